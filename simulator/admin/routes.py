@@ -1,0 +1,312 @@
+"""The admin API under ``/_sim``: what the CLI, the pytest plugin and CI drive."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import datetime
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..config import AccountConfig, ConfigError, CrmTarget
+from ..core.clock import parse_duration
+from ..core.engine import Call, CallScript, Transfer
+from ..sim import SIM, AccountNotFound, Simulator, iso
+
+routes = web.RouteTableDef()
+
+
+def _sim(request: web.Request) -> Simulator:
+    return request.app[SIM]
+
+
+def _error(status: int, message: str, **extra) -> web.Response:
+    return web.json_response({"error": message, **extra}, status=status)
+
+
+async def _json_body(request: web.Request) -> dict:
+    try:
+        body = await request.json() if request.can_read_body else {}
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise web.HTTPBadRequest(text=json.dumps({"error": "body is not valid JSON"}),
+                                 content_type="application/json") from None
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(text=json.dumps({"error": "body must be a JSON object"}),
+                                 content_type="application/json")
+    return body
+
+
+def _validation_message(err: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in err.errors())
+
+
+def _account(request: web.Request, key: str = "id"):
+    try:
+        return _sim(request).account(request.match_info[key])
+    except AccountNotFound:
+        raise web.HTTPNotFound(text=json.dumps({"error": f"no account {request.match_info[key]!r}"}),
+                               content_type="application/json") from None
+
+
+# ---- health ----------------------------------------------------------------------------------
+
+@routes.get("/_sim/health")
+async def health(request: web.Request) -> web.Response:
+    return web.json_response(_sim(request).health())
+
+
+# ---- accounts --------------------------------------------------------------------------------
+
+@routes.get("/_sim/accounts")
+async def list_accounts(request: web.Request) -> web.Response:
+    return web.json_response([a.public() for a in _sim(request).accounts.values()])
+
+
+@routes.post("/_sim/accounts")
+async def create_account(request: web.Request) -> web.Response:
+    body = await _json_body(request)
+    try:
+        cfg = AccountConfig.model_validate(body)
+    except ValidationError as err:
+        return _error(400, _validation_message(err))
+    try:
+        account = await _sim(request).add_account(cfg)
+    except ConfigError as err:
+        return _error(409 if "exists" in str(err) else 400, str(err))
+    return web.json_response(account.public(), status=201)
+
+
+@routes.get("/_sim/accounts/{id}")
+async def get_account(request: web.Request) -> web.Response:
+    return web.json_response(_account(request).public())
+
+
+class _CrmPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str | None = None
+    crm_token: str | None = None
+    encoding: str | None = Field(None, pattern="^(json|form)$")
+    timeout: float | None = Field(None, gt=0, le=120)
+    retries: int | None = Field(None, ge=0, le=10)
+    lookup_url: str | None = None
+    events_url: str | None = None
+    utm_url: str | None = None
+
+
+class _AccountPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = None
+    domain: str | None = None
+    crm: _CrmPatch | None = None
+    switches: dict | None = None
+    settings: dict | None = None
+
+
+@routes.patch("/_sim/accounts/{id}")
+async def patch_account(request: web.Request) -> web.Response:
+    account = _account(request)
+    body = await _json_body(request)
+    try:
+        patch = _AccountPatch.model_validate(body)
+        if patch.crm is not None:
+            merged = account.crm.model_dump()
+            merged.update(patch.crm.model_dump(exclude_unset=True))
+            crm = CrmTarget.model_validate(merged)
+        else:
+            crm = account.crm
+    except ValidationError as err:
+        return _error(400, _validation_message(err))
+    sim = _sim(request)
+    if patch.name is not None:
+        account.name = patch.name
+    if patch.domain is not None:
+        account.domain = patch.domain
+    account.crm = crm
+    for url in (crm.url, crm.lookup_url, crm.events_url, crm.utm_url):
+        if url:
+            sim.webhooks.allowed_urls.add(url)
+    if patch.switches is not None:
+        account.switches.update(patch.switches)
+    if patch.settings is not None:
+        account.settings.update(patch.settings)
+    return web.json_response(account.public())
+
+
+@routes.post("/_sim/accounts/{id}/credentials/regenerate")
+async def regenerate(request: web.Request) -> web.Response:
+    account = _account(request)
+    creds = _sim(request).regenerate(account.id)
+    return web.json_response({"id": account.id, "credentials": creds})
+
+
+@routes.get("/_sim/accounts/{id}/state")
+async def account_state(request: web.Request) -> web.Response:
+    account = _account(request)
+    limit = request.query.get("cdr_limit")
+    try:
+        cdr_limit = int(limit) if limit is not None else 100
+    except ValueError:
+        return _error(400, "cdr_limit must be a number")
+    return web.json_response({"id": account.id, "provider": account.provider,
+                              **account.state.to_json(cdr_limit=cdr_limit)})
+
+
+# ---- clock -----------------------------------------------------------------------------------
+
+@routes.get("/_sim/clock")
+async def get_clock(request: web.Request) -> web.Response:
+    return web.json_response(_sim(request).clock.snapshot())
+
+
+@routes.post("/_sim/clock")
+async def move_clock(request: web.Request) -> web.Response:
+    body = await _json_body(request)
+    clock = _sim(request).clock
+    try:
+        if "advance" in body:
+            await clock.advance(parse_duration(body["advance"]))
+        elif "set" in body:
+            when = datetime.fromisoformat(str(body["set"]).replace("Z", "+00:00"))
+            await clock.set(when)
+        else:
+            return _error(400, "give {\"advance\": seconds | \"25h\"} or {\"set\": ISO-8601}")
+    except (ValueError, TypeError) as err:
+        return _error(400, str(err))
+    return web.json_response(clock.snapshot())
+
+
+# ---- reset, journals -------------------------------------------------------------------------
+
+@routes.post("/_sim/reset")
+async def reset(request: web.Request) -> web.Response:
+    sim = _sim(request)
+    account = request.query.get("account")
+    if account and account not in sim.accounts:
+        return _error(404, f"no account {account!r}")
+    ids = await sim.reset(account or None)
+    return web.json_response({"reset": ids})
+
+
+def _limit(request: web.Request, default: int = 100) -> int:
+    raw = request.query.get("limit")
+    if raw is None:
+        return default
+    try:
+        return max(0, int(raw))
+    except ValueError:
+        raise web.HTTPBadRequest(text=json.dumps({"error": "limit must be a number"}),
+                                 content_type="application/json") from None
+
+
+@routes.get("/_sim/requests")
+async def requests_journal(request: web.Request) -> web.Response:
+    entries = _sim(request).requests.entries(request.query.get("account") or None, _limit(request))
+    return web.json_response([e.to_json() for e in entries])
+
+
+@routes.get("/_sim/webhooks")
+async def webhook_journal(request: web.Request) -> web.Response:
+    sim = _sim(request)
+    entries = sim.webhook_journal.entries(request.query.get("account") or None,
+                                          request.query.get("call") or None,
+                                          request.query.get("hook") or None, _limit(request, 1000))
+    return web.json_response([e.to_json() for e in entries])
+
+
+@routes.post("/_sim/webhooks/drain")
+async def webhook_drain(request: web.Request) -> web.Response:
+    sim = _sim(request)
+    done = await sim.webhooks.drain(float(request.query.get("timeout", "10")))
+    return web.json_response({"drained": done, **sim.webhooks.stats, "pending": sim.webhooks.pending})
+
+
+# ---- calls -----------------------------------------------------------------------------------
+
+def call_json(call: Call) -> dict:
+    return {
+        "call_id": call.id, "account": call.account_id, "direction": call.direction,
+        "from": call.caller, "to": call.callee, "client": call.client, "trunk": call.trunk,
+        "state": call.state, "outcome": call.outcome, "employee_id": call.employee_id,
+        "department_id": call.department_id, "created_at": iso(call.created_at),
+        "answered_at": iso(call.answered_at) if call.answered_at else None,
+        "ended_at": iso(call.ended_at) if call.ended_at else None,
+        "legs": [{"id": leg.id, "kind": leg.kind, "number": leg.number, "employee_id": leg.employee_id,
+                  "parent_id": leg.parent_id, "result": leg.result} for leg in call.legs],
+    }
+
+
+def cdr_json(cdr) -> dict:
+    data = dataclasses.asdict(cdr)
+    data.update(call_id=cdr.id, wait_s=cdr.wait_s, talk_s=cdr.talk_s, duration_s=cdr.duration_s,
+                started=iso(cdr.started_at), ended=iso(cdr.ended_at))
+    return data
+
+
+class _CallRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    account: str
+    direction: str = Field(pattern="^(in|out|internal)$")
+    from_: str = Field("", alias="from")
+    to: str
+    employee: str | None = None
+    outcome: str | None = Field(None, pattern="^(answered|missed|cancelled|busy|unavailable|forbidden|not_found)$")
+    answer: str | None = None
+    ring_s: float | None = Field(None, ge=0, le=3600)
+    talk_s: float | None = Field(None, ge=0, le=86400)
+    hangup: str | None = Field(None, pattern="^(A|B)$")
+    transfers: list[dict] = Field(default_factory=list)
+    ivr: str | None = None
+    rating: int | None = Field(None, ge=1, le=5)
+    record: bool | None = None
+    utm: dict | None = None
+    click_to_call: bool = False
+
+
+@routes.post("/_sim/calls")
+async def place_call(request: web.Request) -> web.Response:
+    body = await _json_body(request)
+    try:
+        req = _CallRequest.model_validate(body)
+        transfers = [Transfer(**t) for t in req.transfers]
+    except (ValidationError, TypeError) as err:
+        return _error(400, _validation_message(err) if isinstance(err, ValidationError) else str(err))
+    sim = _sim(request)
+    if req.account not in sim.accounts:
+        return _error(404, f"no account {req.account!r}")
+    script = CallScript(outcome=req.outcome, answer=req.answer, ring_s=req.ring_s, talk_s=req.talk_s,
+                        hangup=req.hangup, transfers=transfers, ivr=req.ivr, rating=req.rating,
+                        record=req.record, utm=req.utm)
+    try:
+        call = sim.place_call(req.account, req.direction, req.from_, req.to, req.employee, script,
+                              click_to_call=req.click_to_call)
+    except ValueError as err:
+        return _error(400, str(err))
+    return web.json_response({"call_id": call.id}, status=201)
+
+
+@routes.get("/_sim/calls")
+async def list_calls(request: web.Request) -> web.Response:
+    sim = _sim(request)
+    account = request.query.get("account") or None
+    if account and account not in sim.accounts:
+        return _error(404, f"no account {account!r}")
+    if request.query.get("live") in ("1", "true", "yes"):
+        return web.json_response([call_json(c) for c in sim.engine.live_calls(account)])
+    out = []
+    limit = _limit(request, 100)
+    for acc in ([sim.account(account)] if account else sim.accounts.values()):
+        out.extend(cdr_json(c) for c in acc.state.cdrs.window()[-limit:] if limit)
+    return web.json_response(out)
+
+
+@routes.post("/_sim/calls/{call_id}/hangup")
+async def hangup_call(request: web.Request) -> web.Response:
+    sim = _sim(request)
+    account = request.query.get("account", "")
+    side = request.query.get("side", "B")
+    if account not in sim.accounts:
+        return _error(404, f"no account {account!r}")
+    if not await sim.engine.hangup(account, request.match_info["call_id"], side):
+        return _error(404, "no such live call")
+    return web.json_response({"call_id": request.match_info["call_id"], "state": "ended"})

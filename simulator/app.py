@@ -1,0 +1,51 @@
+"""The aiohttp application: one server, every provider at its real path, the admin API."""
+
+from __future__ import annotations
+
+import hmac
+import json
+
+from aiohttp import web
+
+from .admin.routes import routes as admin_routes
+from .config import SimConfig
+from .core.clock import Clock
+from .http import error_middleware, journal_middleware
+from .sim import SIM, Simulator, build_simulator
+
+
+@web.middleware
+async def admin_auth_middleware(request: web.Request, handler):
+    """With ``--admin-token``, everything under /_sim but the health check needs the token."""
+    token = request.app[SIM].config.server.admin_token
+    if token and request.path.startswith("/_sim") and request.path != "/_sim/health":
+        given = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            return web.json_response({"error": "admin token required (Authorization: Bearer …)"}, status=401)
+    return await handler(request)
+
+
+def make_app(sim: Simulator) -> web.Application:
+    app = web.Application(
+        middlewares=[journal_middleware, error_middleware, admin_auth_middleware],
+        client_max_size=sim.config.server.body_limit,
+    )
+    app[SIM] = sim
+    app.add_routes(admin_routes)
+    for provider in sim.providers.values():
+        provider.setup_routes(app)
+
+    async def _close(app: web.Application) -> None:
+        await app[SIM].close()
+
+    app.on_cleanup.append(_close)
+    return app
+
+
+async def create_app(config: SimConfig, clock: Clock | None = None, seed: int | None = None) -> web.Application:
+    """Build the simulator (seed data, past calls) and its application."""
+    sim = await build_simulator(config, clock, seed)
+    return make_app(sim)
+
+
+__all__ = ["make_app", "create_app", "json"]

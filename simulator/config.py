@@ -1,0 +1,279 @@
+"""Configuration file (YAML), validated with pydantic.
+
+An invalid file is refused with ``ConfigError``, whose message names each bad field and why.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+PROVIDER_IDS = ("t2", "vats", "phonet", "cloudpbx")
+DEMO_CONFIG = "demo.yaml"
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be used; the message is meant for a person."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CrmTarget(_Model):
+    url: str | None = None
+    crm_token: str = ""
+    encoding: Literal["json", "form"] | None = None   # None: the provider's default
+    timeout: float = Field(3.0, gt=0, le=120)
+    retries: int = Field(0, ge=0, le=10)
+    # phonet posts lookups, events and UTM batches to up to three URLs
+    lookup_url: str | None = None
+    events_url: str | None = None
+    utm_url: str | None = None
+
+    @field_validator("url", "lookup_url", "events_url", "utm_url")
+    @classmethod
+    def _http_url(cls, v: str | None) -> str | None:
+        if v in (None, ""):
+            return None
+        if not re.match(r"^https?://[^\s/]+", v):
+            raise ValueError("must be an http:// or https:// URL")
+        return v
+
+
+class PolicyRule(_Model):
+    """How a party nobody scripted behaves, chosen by number pattern (fnmatch)."""
+    match: str = "*"
+    side: Literal["employee", "client", "any"] = "any"
+    result: Literal["answer", "no_answer", "busy", "unavailable"] = "answer"
+    ring_s: float | None = Field(None, ge=0, le=3600)
+    talk_s: float | None = Field(None, ge=0, le=86400)
+    hangup: Literal["A", "B"] | None = None
+
+
+class EmployeeSeed(_Model):
+    login: str | None = None
+    ext: str | None = None
+    name: str
+    email: str | None = None
+    mobile: str | None = None
+    direct_number: str | None = None
+    position: str | None = None
+    role: Literal["admin", "user", "restricted_user"] = "user"
+    dnd: bool = False
+
+
+class RouteSeed(_Model):
+    type: Literal["employee", "department", "ivr", "schedule", "voicemail", "fax", "external"] = "employee"
+    target: str = ""
+    greeting: str = ""
+    ivr: dict[str, "RouteSeed"] = Field(default_factory=dict)
+    ivr_default: str = ""
+    schedule: dict[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], list[str]] = Field(default_factory=dict)
+    work: "RouteSeed | None" = None
+    other: "RouteSeed | None" = None
+
+    @field_validator("schedule")
+    @classmethod
+    def _spans(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        for day, spans in v.items():
+            for span in spans:
+                if not re.match(r"^\d{1,2}:\d{2}-\d{1,2}:\d{2}$", span):
+                    raise ValueError(f"{day}: {span!r} is not a span like '09:00-18:00'")
+        return v
+
+
+class DepartmentSeed(_Model):
+    id: str | None = None
+    name: str
+    ext: str | None = None
+    call_order: Literal["ALL", "EVENLY", "BYORDER", "WATERFALL"] = "ALL"
+    ring_interval: int = Field(15, ge=5, le=30)
+    timeout: int = Field(120, ge=5, le=3600)
+    timeout_target: Literal["voicemail", "employee", "department", "external"] = "voicemail"
+    timeout_value: str = ""
+    members: list[str] = Field(default_factory=list)   # logins
+
+
+class NumberSeed(_Model):
+    number: str
+    name: str = ""
+    enabled: bool = True
+    multichannel: bool = True
+    route: RouteSeed = Field(default_factory=RouteSeed)
+
+    @field_validator("number")
+    @classmethod
+    def _digits(cls, v: str) -> str:
+        if not re.match(r"^\+?\d{5,15}$", v):
+            raise ValueError("must be 5 to 15 digits, optionally with a leading '+'")
+        return v
+
+
+class BlacklistSeed(_Model):
+    number: str
+    comment: str = ""
+
+    @field_validator("number")
+    @classmethod
+    def _pattern(cls, v: str) -> str:
+        if not re.match(r"^\+?\d{3,15}\*?$", v):
+            raise ValueError("must be digits, or a prefix ending in '*' (e.g. 7900800*)")
+        return v
+
+
+class SimSeed(_Model):
+    number: str
+    employee: str | None = None       # login
+    state: Literal["user", "company", "disabled"] = "user"
+
+
+class CustomerSeed(_Model):
+    number: str
+    name: str = ""
+
+
+class ManagerSeed(_Model):
+    employee: str                     # login
+    handles_all_customers: bool = False
+    customers: list[CustomerSeed] = Field(default_factory=list)
+
+
+class ContactSeed(_Model):
+    name: str
+    numbers: list[str] = Field(default_factory=list)
+    company: str = ""
+    email: str = ""
+    responsible: str | None = None    # login
+
+
+class GenerateSeed(_Model):
+    """How much Faker adds on top of what is listed (totals, not extras)."""
+    employees: int = Field(0, ge=0, le=5000)
+    departments: int = Field(0, ge=0, le=200)
+    numbers: int = Field(0, ge=0, le=500)
+    blacklist: int = Field(0, ge=0, le=5000)
+    sims: int = Field(0, ge=0, le=5000)
+    contacts: int = Field(0, ge=0, le=100000)
+    managers: int = Field(0, ge=0, le=500)
+    calls: int = Field(0, ge=0, le=2_000_000)
+    days: int = Field(7, ge=1, le=366)         # past calls spread over this many days
+
+
+class SeedData(_Model):
+    locale: str | None = None          # default ru_RU (uk_UA for phonet)
+    employees: list[EmployeeSeed] = Field(default_factory=list)
+    departments: list[DepartmentSeed] = Field(default_factory=list)
+    numbers: list[NumberSeed] = Field(default_factory=list)
+    blacklist: list[BlacklistSeed] = Field(default_factory=list)
+    block_anonymous: bool = False
+    sims: list[SimSeed] = Field(default_factory=list)
+    managers: list[ManagerSeed] = Field(default_factory=list)
+    contacts: list[ContactSeed] = Field(default_factory=list)
+    generate: GenerateSeed = Field(default_factory=GenerateSeed)
+
+
+class AccountConfig(_Model):
+    id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    provider: Literal["t2", "vats", "phonet", "cloudpbx"]
+    name: str = ""
+    domain: str = ""
+    credentials: dict[str, str] = Field(default_factory=dict)
+    crm: CrmTarget = Field(default_factory=CrmTarget)
+    settings: dict[str, Any] = Field(default_factory=dict)    # provider switches
+    outcome_policy: list[PolicyRule] = Field(default_factory=list)
+    seed: SeedData = Field(default_factory=SeedData)
+
+
+class ServerConfig(_Model):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    clock: str = "real"
+    seed: int = 42
+    body_limit: int = Field(1024 * 1024, ge=1024)
+    public_url: str | None = None      # base of links the simulator hands out (recordings)
+    admin_token: str | None = None
+    journal_size: int = Field(10000, ge=10)
+    webhook_queue: int = Field(100000, ge=10)
+
+    @field_validator("clock")
+    @classmethod
+    def _clock(cls, v: str) -> str:
+        from .core.clock import parse_mode
+        parse_mode(v)
+        return v
+
+
+class SimConfig(_Model):
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    accounts: list[AccountConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> "SimConfig":
+        seen: set[str] = set()
+        for acc in self.accounts:
+            if acc.id in seen:
+                raise ValueError(f"account id {acc.id!r} is used twice")
+            seen.add(acc.id)
+        return self
+
+
+def _describe(err: ValidationError, source: str) -> str:
+    lines = [f"{source}: invalid configuration"]
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown field"
+        lines.append(f"  {loc}: {msg}")
+    return "\n".join(lines)
+
+
+def parse_config(data: Any, source: str = "config") -> SimConfig:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping with 'server' and 'accounts'")
+    try:
+        return SimConfig.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_describe(err, source)) from None
+    except ValueError as err:   # raised by validators outside pydantic's wrapping
+        raise ConfigError(f"{source}: {err}") from None
+
+
+def load_config(path: str | os.PathLike | None = None) -> SimConfig:
+    """Read a YAML file, or the built-in demo configuration when ``path`` is None."""
+    if path is None:
+        text = resources.files("simulator").joinpath("data", DEMO_CONFIG).read_text("utf-8")
+        source = "demo configuration"
+    else:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"{p}: no such configuration file")
+        text = p.read_text("utf-8")
+        source = str(p)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{source}: not valid YAML: {err}") from None
+    return parse_config(data, source)
+
+
+def apply_environment(cfg: SimConfig, env: dict[str, str] | None = None) -> SimConfig:
+    """``PBX_SIM_HOST`` / ``PBX_SIM_PORT`` override the file (the config path is read earlier)."""
+    env = os.environ if env is None else env
+    if env.get("PBX_SIM_HOST"):
+        cfg.server.host = env["PBX_SIM_HOST"]
+    if env.get("PBX_SIM_PORT"):
+        try:
+            cfg.server.port = int(env["PBX_SIM_PORT"])
+        except ValueError:
+            raise ConfigError(f"PBX_SIM_PORT: {env['PBX_SIM_PORT']!r} is not a port number") from None
+    return cfg

@@ -1,0 +1,73 @@
+"""An account (tenant): its configuration, credentials, CRM target, switches and state."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
+
+from ..config import AccountConfig, CrmTarget
+from .policy import OutcomePolicy
+from .store import AccountState
+
+if TYPE_CHECKING:
+    from .engine import Call
+
+# Default UTC offsets of the providers' home time zones (Moscow, Kyiv in winter).
+HOME_UTC_OFFSET = {"t2": 3, "vats": 3, "cloudpbx": 3, "phonet": 2}
+
+
+@dataclass
+class Account:
+    id: str
+    provider: str
+    name: str
+    domain: str
+    config: AccountConfig
+    crm: CrmTarget
+    settings: dict[str, Any]
+    state: AccountState
+    policy: OutcomePolicy
+    rng: random.Random
+    credentials: dict[str, str] = field(default_factory=dict)
+    # per-account switches the admin API flips (vats "CRM disabled" ...)
+    switches: dict[str, Any] = field(default_factory=dict)
+    # set by the provider: awaited before an external call is routed (vats/cloudpbx contact,
+    # phonet call.settings); it may set call.contact_name / call.responsible_id
+    lookup: Callable[["Account", "Call"], Awaitable[None]] | None = None
+
+    @property
+    def record_calls(self) -> bool:
+        return bool(self.settings.get("record_calls", True))
+
+    @property
+    def utc_offset(self) -> float:
+        return float(self.settings.get("utc_offset", HOME_UTC_OFFSET.get(self.provider, 3)))
+
+    def default_clid(self) -> str:
+        """The company number an outgoing call shows when the employee has none of their own."""
+        for number in self.state.numbers.values():
+            return number.number
+        return ""
+
+    def public(self) -> dict:
+        """The admin API's view of the account."""
+        return {
+            "id": self.id,
+            "provider": self.provider,
+            "name": self.name,
+            "domain": self.domain,
+            "credentials": dict(self.credentials),
+            "crm": {
+                "url": self.crm.url,
+                "crm_token": self.crm.crm_token,
+                "encoding": self.crm.encoding,
+                "timeout": self.crm.timeout,
+                "retries": self.crm.retries,
+                "lookup_url": self.crm.lookup_url,
+                "events_url": self.crm.events_url,
+                "utm_url": self.crm.utm_url,
+            },
+            "switches": dict(self.switches),
+            "settings": dict(self.settings),
+        }

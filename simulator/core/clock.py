@@ -1,0 +1,227 @@
+"""The simulator's one clock. Nothing else in the package reads the wall clock.
+
+Modes:
+- ``real``: virtual time follows the wall clock (plus any offset moved by ``advance``/``set``).
+- ``scale:N``: virtual time runs N times faster than the wall clock.
+- ``manual``: virtual time stands still; only ``advance``/``set`` move it (tests use this
+  to look at a call while it rings).
+- ``instant``: like manual, but whenever every coroutine sleeping on the clock is waiting
+  and nothing holds the clock, it jumps to the next wake-up: a day of calls runs in
+  seconds with the same timestamps as in real time.
+
+Sleepers are kept in a heap, so ``advance`` wakes them in deadline order and lets each
+woken task run (and schedule its next sleep) before the next deadline is handled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import re
+import time as _wall
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta, timezone
+
+MODES = ("real", "manual", "instant", "scale")
+
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
+
+
+def parse_duration(value: float | int | str) -> float:
+    """``90``, ``"90s"``, ``"25h"``, ``"1.5m"`` → seconds."""
+    if isinstance(value, bool):
+        raise ValueError("a duration is a number of seconds or a string like '25h'")
+    if isinstance(value, (int, float)):
+        return float(value)
+    match = _DURATION_RE.match(str(value))
+    if not match:
+        raise ValueError(f"not a duration: {value!r} (use seconds or e.g. '90s', '25h', '2d')")
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def parse_mode(text: str) -> tuple[str, float]:
+    """``real`` / ``manual`` / ``instant`` / ``scale:N`` → (mode, scale)."""
+    text = (text or "real").strip().lower()
+    if text.startswith("scale:") or text.startswith("x"):
+        raw = text.split(":", 1)[1] if ":" in text else text[1:]
+        try:
+            scale = float(raw)
+        except ValueError:
+            raise ValueError(f"clock mode {text!r}: scale must be a number, e.g. scale:10") from None
+        if scale <= 0:
+            raise ValueError(f"clock mode {text!r}: scale must be positive")
+        return "scale", scale
+    if text not in ("real", "manual", "instant"):
+        raise ValueError(f"clock mode {text!r}: use real, manual, instant or scale:N")
+    return text, 1.0
+
+
+class Clock:
+    def __init__(self, mode: str = "real", start: datetime | None = None):
+        self.mode, self.scale = parse_mode(mode)
+        self._mode_text = mode
+        # The only wall-clock reads in the package are here.
+        self._wall_anchor = _wall.monotonic()
+        if start is None:
+            start = datetime.now(timezone.utc).replace(microsecond=0)
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=timezone.utc)
+        self._virtual_anchor = start.timestamp()
+        self._sleepers: list[tuple[float, int, asyncio.Future]] = []
+        self._seq = itertools.count()
+        self._holds = 0
+        self._changed: asyncio.Event | None = None
+        self._driver: asyncio.Task | None = None
+
+    # ---- reading -------------------------------------------------------------------------
+    @property
+    def mode_name(self) -> str:
+        return f"scale:{self.scale:g}" if self.mode == "scale" else self.mode
+
+    def timestamp(self) -> float:
+        if self.mode in ("manual", "instant"):
+            return self._virtual_anchor
+        elapsed = _wall.monotonic() - self._wall_anchor
+        return self._virtual_anchor + elapsed * self.scale
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.timestamp(), tz=timezone.utc)
+
+    # ---- moving --------------------------------------------------------------------------
+    def _rebase(self, virtual: float) -> None:
+        self._wall_anchor = _wall.monotonic()
+        self._virtual_anchor = virtual
+
+    async def advance(self, seconds: float | str) -> datetime:
+        seconds = parse_duration(seconds)
+        if seconds < 0:
+            raise ValueError("the clock does not go backwards; use set")
+        await self._run_until(self.timestamp() + seconds)
+        return self.now()
+
+    async def set(self, when: datetime) -> datetime:
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        target = when.timestamp()
+        if target >= self.timestamp():
+            await self._run_until(target)
+        else:
+            self._rebase(target)
+            self._notify()
+        return self.now()
+
+    async def _run_until(self, target: float) -> None:
+        """Wake every sleeper due by ``target`` in deadline order, then stand at ``target``."""
+        while True:
+            await self._settle()
+            if not self._sleepers or self._sleepers[0][0] > target:
+                break
+            deadline, _, fut = heapq.heappop(self._sleepers)
+            if fut.done():
+                continue
+            if deadline > self.timestamp():
+                self._rebase(deadline)
+            fut.set_result(None)
+        if target > self.timestamp():
+            self._rebase(target)
+        self._notify()
+        await self._settle()
+
+    async def _settle(self, rounds: int = 8) -> None:
+        """Let woken tasks run until they sleep again or the clock is held by nobody."""
+        for _ in range(rounds):
+            await asyncio.sleep(0)
+        waited = 0
+        while self._holds and waited < 3000:
+            await asyncio.sleep(0.001)
+            waited += 1
+        for _ in range(rounds):
+            await asyncio.sleep(0)
+
+    def _notify(self) -> None:
+        if self._changed is not None:
+            self._changed.set()
+            self._changed = None
+
+    # ---- sleeping ------------------------------------------------------------------------
+    async def sleep(self, seconds: float) -> None:
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return
+        deadline = self.timestamp() + seconds
+        if self.mode in ("real", "scale"):
+            await self._sleep_wall(deadline)
+            return
+        fut = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._sleepers, (deadline, next(self._seq), fut))
+        if self.mode == "instant":
+            self._ensure_driver()
+        try:
+            await fut
+        finally:
+            if not fut.done():
+                fut.cancel()
+
+    async def sleep_until(self, when: datetime) -> None:
+        await self.sleep(when.timestamp() - self.timestamp())
+
+    async def _sleep_wall(self, deadline: float) -> None:
+        while True:
+            remaining = deadline - self.timestamp()
+            if remaining <= 0:
+                return
+            if self._changed is None:
+                self._changed = asyncio.Event()
+            changed = self._changed
+            try:
+                await asyncio.wait_for(changed.wait(), remaining / self.scale)
+            except asyncio.TimeoutError:
+                pass
+
+    def _ensure_driver(self) -> None:
+        if self._driver is None or self._driver.done():
+            self._driver = asyncio.get_running_loop().create_task(self._drive())
+
+    async def _drive(self) -> None:
+        """Instant mode: jump to the next wake-up whenever everything is waiting."""
+        while True:
+            await self._settle()
+            live = [s for s in self._sleepers if not s[2].done()]
+            if not live:
+                self._sleepers.clear()
+                return
+            await self._run_until(self._sleepers[0][0])
+
+    @asynccontextmanager
+    async def hold(self):
+        """Keep instant/manual time still while awaiting something outside the clock
+        (a CRM answering a lookup): virtual time must not run on while it waits."""
+        self._holds += 1
+        try:
+            yield
+        finally:
+            self._holds -= 1
+
+    async def close(self) -> None:
+        if self._driver is not None:
+            self._driver.cancel()
+        for _, _, fut in self._sleepers:
+            if not fut.done():
+                fut.cancel()
+        self._sleepers.clear()
+
+    def snapshot(self) -> dict:
+        return {"now": self.now().isoformat().replace("+00:00", "Z"), "mode": self.mode_name}
+
+
+def utc(dt: datetime) -> datetime:
+    return dt.astimezone(timezone.utc)
+
+
+def day_start(dt: datetime) -> datetime:
+    return dt.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+__all__ = ["Clock", "parse_duration", "parse_mode", "utc", "day_start", "timedelta"]

@@ -1,0 +1,221 @@
+"""Per-account state behind one interface, and the call-record index.
+
+``CdrStore`` keeps call records sorted by start time with a parallel list of start
+timestamps, so a time-window query bisects instead of scanning a million records.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import random
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator
+
+from .models import (
+    BlacklistEntry,
+    CallRecord,
+    CompanyNumber,
+    Contact,
+    Department,
+    Employee,
+    PersonalManager,
+    SimCard,
+)
+
+
+class CdrStore:
+    def __init__(self) -> None:
+        self._records: list[CallRecord] = []
+        self._starts: list[float] = []
+        self._by_id: dict[str, CallRecord] = {}
+        self._by_file: dict[str, CallRecord] = {}
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __iter__(self) -> Iterator[CallRecord]:
+        return iter(self._records)
+
+    def add(self, cdr: CallRecord) -> None:
+        if not self._starts or cdr.started_at >= self._starts[-1]:
+            self._records.append(cdr)
+            self._starts.append(cdr.started_at)
+        else:
+            i = bisect.bisect_right(self._starts, cdr.started_at)
+            self._records.insert(i, cdr)
+            self._starts.insert(i, cdr.started_at)
+        self._by_id[cdr.id] = cdr
+        if cdr.record_file:
+            self._by_file[cdr.record_file] = cdr
+
+    def extend_sorted(self, cdrs: Iterable[CallRecord]) -> None:
+        """Bulk load (benchmarks, snapshots): records must come sorted by start."""
+        for cdr in cdrs:
+            self.add(cdr)
+
+    def get(self, call_id: str) -> CallRecord | None:
+        return self._by_id.get(call_id)
+
+    def by_file(self, name: str) -> CallRecord | None:
+        return self._by_file.get(name)
+
+    def window(self, start: float | None = None, end: float | None = None,
+               reverse: bool = False) -> list[CallRecord]:
+        """Records with ``start <= started_at < end`` in start order (a slice, no scan)."""
+        lo = 0 if start is None else bisect.bisect_left(self._starts, start)
+        hi = len(self._starts) if end is None else bisect.bisect_left(self._starts, end)
+        part = self._records[lo:hi]
+        if reverse:
+            part.reverse()
+        return part
+
+    def iter_window(self, start: float | None = None, end: float | None = None,
+                    reverse: bool = False) -> Iterator[CallRecord]:
+        """Like ``window`` but lazy, for queries that stop after ``limit`` matches."""
+        lo = 0 if start is None else bisect.bisect_left(self._starts, start)
+        hi = len(self._starts) if end is None else bisect.bisect_left(self._starts, end)
+        rng = range(hi - 1, lo - 1, -1) if reverse else range(lo, hi)
+        records = self._records
+        for i in rng:
+            yield records[i]
+
+    def clear(self) -> None:
+        self.__init__()
+
+
+@dataclass
+class AccountState:
+    """Everything one account (tenant) holds. Handlers and the engine change it in place."""
+    employees: dict[int, Employee] = field(default_factory=dict)
+    departments: dict[str, Department] = field(default_factory=dict)
+    numbers: dict[str, CompanyNumber] = field(default_factory=dict)
+    sims: dict[str, SimCard] = field(default_factory=dict)
+    blacklist: dict[str, BlacklistEntry] = field(default_factory=dict)
+    block_anonymous: bool = False
+    managers: dict[int, PersonalManager] = field(default_factory=dict)
+    contacts: dict[int, Contact] = field(default_factory=dict)
+    cdrs: CdrStore = field(default_factory=CdrStore)
+    next_ids: dict[str, int] = field(default_factory=dict)
+    # Provider-owned state that has no place in the neutral domain (phonet's lookup cache,
+    # t2's token generations ...): a dict per provider key.
+    provider_data: dict[str, Any] = field(default_factory=dict)
+
+    # ---- ids -----------------------------------------------------------------------------
+    def next_id(self, kind: str, start: int = 1) -> int:
+        value = self.next_ids.get(kind, start)
+        self.next_ids[kind] = value + 1
+        return value
+
+    # ---- employees -----------------------------------------------------------------------
+    def employee_by_login(self, login: str) -> Employee | None:
+        for e in self.employees.values():
+            if e.login == login:
+                return e
+        return None
+
+    def employee_by_ext(self, ext: str) -> Employee | None:
+        for e in self.employees.values():
+            if e.ext == ext:
+                return e
+        return None
+
+    def employee_by_number(self, number: str) -> Employee | None:
+        """By direct number or mobile, ignoring a leading '+'."""
+        digits = number.lstrip("+")
+        if not digits:
+            return None
+        for e in self.employees.values():
+            if e.direct_number and e.direct_number.lstrip("+") == digits:
+                return e
+        for e in self.employees.values():
+            if e.mobile and e.mobile.lstrip("+") == digits:
+                return e
+        return None
+
+    def employee_by_email(self, email: str) -> Employee | None:
+        email = email.strip().lower()
+        for e in self.employees.values():
+            if e.email and e.email.lower() == email:
+                return e
+        return None
+
+    def find_employee(self, ref: str | int | None) -> Employee | None:
+        """An employee named by id, login, ext or direct number (what CRMs send)."""
+        if ref is None:
+            return None
+        if isinstance(ref, int) and not isinstance(ref, bool):
+            return self.employees.get(ref)
+        ref = str(ref).strip()
+        if not ref:
+            return None
+        return (self.employee_by_login(ref) or self.employee_by_ext(ref)
+                or self.employee_by_number(ref)
+                or (self.employees.get(int(ref)) if ref.isdigit() and len(ref) < 10 else None))
+
+    def free_ext(self, start: int = 700) -> str:
+        used = {e.ext for e in self.employees.values()} | {d.ext for d in self.departments.values()}
+        n = start
+        while str(n) in used:
+            n += 1
+        return str(n)
+
+    def departments_of(self, employee_id: int) -> list[Department]:
+        return [d for d in self.departments.values() if d.member(employee_id) is not None]
+
+    def remove_employee(self, employee_id: int) -> None:
+        self.employees.pop(employee_id, None)
+        for d in self.departments.values():
+            d.members = [m for m in d.members if m.employee_id != employee_id]
+        for sim in self.sims.values():
+            if sim.employee_id == employee_id:
+                sim.employee_id = None
+                sim.state = "disabled"
+
+    # ---- blacklist -----------------------------------------------------------------------
+    def blacklist_match(self, number: str) -> BlacklistEntry | None:
+        if not number:
+            return None
+        exact = self.blacklist.get(number.lstrip("+"))
+        if exact is not None:
+            return exact
+        for entry in self.blacklist.values():
+            if entry.number.endswith("*") and entry.matches(number):
+                return entry
+        return None
+
+    # ---- numbers -------------------------------------------------------------------------
+    def company_number(self, number: str) -> CompanyNumber | None:
+        digits = number.lstrip("+")
+        hit = self.numbers.get(number) or self.numbers.get(digits)
+        if hit is not None:
+            return hit
+        for n in self.numbers.values():
+            if n.number.lstrip("+") == digits:
+                return n
+        return None
+
+    # ---- export --------------------------------------------------------------------------
+    def to_json(self, *, cdr_limit: int | None = None) -> dict:
+        """The account's state as JSON (admin API and snapshots)."""
+        cdrs = list(self.cdrs)
+        if cdr_limit is not None:
+            cdrs = cdrs[-cdr_limit:]
+        return {
+            "employees": [dataclasses.asdict(e) for e in self.employees.values()],
+            "departments": [dataclasses.asdict(d) for d in self.departments.values()],
+            "numbers": [dataclasses.asdict(n) for n in self.numbers.values()],
+            "sims": [dataclasses.asdict(s) for s in self.sims.values()],
+            "blacklist": [dataclasses.asdict(b) for b in self.blacklist.values()],
+            "block_anonymous": self.block_anonymous,
+            "managers": [dataclasses.asdict(m) for m in self.managers.values()],
+            "contacts": [dataclasses.asdict(c) for c in self.contacts.values()],
+            "cdr_count": len(self.cdrs),
+            "cdrs": [dataclasses.asdict(c) for c in cdrs],
+            "next_ids": dict(self.next_ids),
+        }
+
+
+def seeded_random(seed: int, *parts: str) -> random.Random:
+    """A random generator that gives the same sequence for the same seed and parts."""
+    return random.Random(f"{seed}:" + ":".join(parts))

@@ -1,0 +1,295 @@
+"""Webhook delivery to the CRM: ordered per call, concurrent across calls, journaled.
+
+Providers turn domain events into ``Webhook`` objects (their mapper); this module only
+moves them: a bounded queue (overflow is counted, never silent), one sender per call key
+so a call's events arrive in order, per-request timeout, retries with exponential backoff
+on the simulator clock, and a journal entry per attempt with the contract check of the
+CRM's answer against ``schemas/crm/<provider>/<hook>.json``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+import time as _perf
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+from jsonschema import Draft202012Validator
+
+from .clock import Clock
+
+log = logging.getLogger("simulator.webhooks")
+
+SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
+
+
+@dataclass
+class Webhook:
+    account_id: str
+    provider: str
+    hook: str                       # history / event / contact / call.settings / call.dial ...
+    url: str
+    body: Any                       # dict (json or form) or list (json)
+    encoding: str = "json"          # json / form
+    call_id: str | None = None      # ordering key; None: its own key
+    headers: dict[str, str] = field(default_factory=dict)
+    timeout: float = 3.0
+    retries: int = 0
+    expects_json: bool = False      # a lookup: the answer must be JSON
+
+    def encoded(self) -> tuple[bytes, str]:
+        if self.encoding == "form":
+            pairs = []
+            for key, value in (self.body or {}).items():
+                pairs.append((key, form_value(value)))
+            return urlencode(pairs).encode(), "application/x-www-form-urlencoded"
+        return (json.dumps(self.body, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
+                "application/json; charset=UTF-8")
+
+
+def form_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+@dataclass
+class WebhookAttempt:
+    id: int
+    account: str
+    provider: str
+    call: str | None
+    hook: str
+    url: str
+    attempt: int
+    at: str                         # simulator time of the attempt (ISO-8601)
+    request_headers: dict
+    request_body: str
+    status: int | None = None
+    response_body: str = ""
+    response_content_type: str = ""
+    latency_ms: float = 0.0
+    error: str | None = None        # connection refused, timeout ...
+    delivered: bool = False
+    contract: dict = field(default_factory=lambda: {"ok": True, "violations": []})
+    answer: Any = None              # the parsed JSON answer, when there is one
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@lru_cache(maxsize=64)
+def _validator(provider: str, hook: str) -> Draft202012Validator | None:
+    path = SCHEMAS_DIR / "crm" / provider / f"{hook}.json"
+    if not path.is_file():
+        return None
+    return Draft202012Validator(json.loads(path.read_text("utf-8")))
+
+
+def check_answer(provider: str, hook: str, status: int | None, text: str,
+                 expects_json: bool) -> tuple[list[str], Any]:
+    """Violations of the CRM's answer to ``hook`` (empty when it keeps the contract)."""
+    violations: list[str] = []
+    answer: Any = None
+    if status is None:
+        return violations, None
+    if not 200 <= status < 300:
+        violations.append(f"{hook}: answered HTTP {status}, expected 200")
+    validator = _validator(provider, hook)
+    if not expects_json and validator is None:
+        return violations, None
+    stripped = text.strip()
+    if not stripped:
+        if expects_json:
+            violations.append(f"{hook}: empty answer, expected JSON")
+        return violations, None
+    try:
+        answer = json.loads(stripped)
+    except ValueError:
+        if expects_json:
+            violations.append(f"{hook}: answer is not valid JSON")
+        return violations, None
+    if validator is not None:
+        for err in sorted(validator.iter_errors(answer), key=lambda e: list(e.path)):
+            where = ".".join(str(p) for p in err.path)
+            if err.validator == "required":
+                missing = err.message.split("'")[1] if "'" in err.message else err.message
+                name = f"{where}.{missing}" if where else missing
+                violations.append(f"{hook}: {name} missing")
+            else:
+                violations.append(f"{hook}: {where or 'answer'}: {err.message}")
+    return violations, answer
+
+
+class WebhookJournal:
+    def __init__(self, size: int = 20000):
+        self._entries: deque[WebhookAttempt] = deque(maxlen=size)
+        self._ids = itertools.count(1)
+
+    def new_id(self) -> int:
+        return next(self._ids)
+
+    def add(self, entry: WebhookAttempt) -> None:
+        self._entries.append(entry)
+
+    def entries(self, account: str | None = None, call: str | None = None,
+                hook: str | None = None, limit: int | None = None) -> list[WebhookAttempt]:
+        out = [e for e in self._entries
+               if (account is None or e.account == account)
+               and (call is None or e.call == call)
+               and (hook is None or e.hook == hook)]
+        if limit is not None:
+            out = out[-limit:]
+        return out
+
+    def clear(self, account: str | None = None) -> None:
+        if account is None:
+            self._entries.clear()
+        else:
+            keep = [e for e in self._entries if e.account != account]
+            self._entries.clear()
+            self._entries.extend(keep)
+
+
+class WebhookDelivery:
+    def __init__(self, clock: Clock, journal: WebhookJournal | None = None, queue_limit: int = 100000):
+        self.clock = clock
+        self.journal = journal or WebhookJournal()
+        self.queue_limit = queue_limit
+        self._pending: dict[str, deque[Webhook]] = {}
+        self._workers: dict[str, asyncio.Task] = {}
+        self._size = 0
+        self._keys = itertools.count()
+        self._session: aiohttp.ClientSession | None = None
+        self._idle: asyncio.Event | None = None
+        self.stats = {"queued": 0, "delivered": 0, "failed": 0, "overflow": 0, "attempts": 0}
+        # the only URLs webhooks may go to: those set in the configuration or admin API
+        self.allowed_urls: set[str] = set()
+
+    # ---- queueing ------------------------------------------------------------------------
+    @property
+    def pending(self) -> int:
+        return self._size
+
+    def enqueue(self, hook: Webhook) -> bool:
+        if self._size >= self.queue_limit:
+            self.stats["overflow"] += 1
+            log.warning("webhook queue full (%d): %s for %s counted as overflow",
+                        self.queue_limit, hook.hook, hook.account_id)
+            return False
+        key = f"{hook.account_id}:{hook.call_id}" if hook.call_id else f"_:{next(self._keys)}"
+        self._pending.setdefault(key, deque()).append(hook)
+        self._size += 1
+        self.stats["queued"] += 1
+        if key not in self._workers:
+            self._workers[key] = asyncio.get_running_loop().create_task(self._work(key))
+        return True
+
+    async def _work(self, key: str) -> None:
+        queue = self._pending[key]
+        try:
+            while queue:
+                hook = queue[0]
+                try:
+                    await self.send(hook)
+                finally:
+                    queue.popleft()
+                    self._size -= 1
+        finally:
+            self._pending.pop(key, None)
+            self._workers.pop(key, None)
+            if not self._workers and self._idle is not None:
+                self._idle.set()
+
+    async def drain(self, timeout: float = 10.0) -> bool:
+        """Wait (real time) until every queued webhook was attempted. Tests and scenarios."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._workers:
+            self._idle = asyncio.Event()
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            try:
+                await asyncio.wait_for(self._idle.wait(), min(remaining, 0.05))
+            except asyncio.TimeoutError:
+                pass
+        return True
+
+    # ---- sending -------------------------------------------------------------------------
+    async def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=256, force_close=False),
+                headers={"User-Agent": "pbx-simulator"})
+        return self._session
+
+    async def send(self, hook: Webhook) -> WebhookAttempt:
+        """Deliver now (with retries); return the last attempt. Lookups await this."""
+        attempt_no = 0
+        while True:
+            attempt_no += 1
+            entry = await self._attempt(hook, attempt_no)
+            if entry.delivered or attempt_no > hook.retries:
+                break
+            await self.clock.sleep(min(60.0, 0.5 * 2 ** (attempt_no - 1)))
+        self.stats["delivered" if entry.delivered else "failed"] += 1
+        return entry
+
+    async def _attempt(self, hook: Webhook, attempt_no: int) -> WebhookAttempt:
+        body, content_type = hook.encoded()
+        headers = {"Content-Type": content_type, **hook.headers}
+        entry = WebhookAttempt(
+            id=self.journal.new_id(), account=hook.account_id, provider=hook.provider, call=hook.call_id,
+            hook=hook.hook, url=hook.url, attempt=attempt_no,
+            at=self.clock.now().isoformat().replace("+00:00", "Z"),
+            request_headers=headers, request_body=body.decode("utf-8", "replace"))
+        self.stats["attempts"] += 1
+        started = _perf.perf_counter()
+        try:
+            session = await self._client()
+            async with session.post(hook.url, data=body, headers=headers,
+                                    timeout=aiohttp.ClientTimeout(total=hook.timeout)) as resp:
+                raw = await resp.read()
+                entry.status = resp.status
+                entry.response_content_type = resp.headers.get("Content-Type", "")
+                entry.response_body = raw.decode("utf-8", "replace")[:65536]
+        except asyncio.TimeoutError:
+            entry.error = f"timeout: no answer within {hook.timeout:g} s"
+        except aiohttp.ClientConnectorError as err:
+            entry.error = f"connection failed: {err.os_error or err}"
+        except aiohttp.ClientError as err:
+            entry.error = f"{type(err).__name__}: {err}"
+        except OSError as err:
+            entry.error = f"connection failed: {err}"
+        entry.latency_ms = round((_perf.perf_counter() - started) * 1000, 2)
+        if entry.error is None:
+            entry.delivered = entry.status is not None and 200 <= entry.status < 300
+            violations, answer = check_answer(hook.provider, hook.hook, entry.status,
+                                              entry.response_body, hook.expects_json)
+            entry.answer = answer
+            entry.contract = {"ok": not violations, "violations": violations}
+        else:
+            entry.contract = {"ok": False, "violations": [f"{hook.hook}: {entry.error}"]}
+        self.journal.add(entry)
+        return entry
+
+    async def close(self) -> None:
+        for task in list(self._workers.values()):
+            task.cancel()
+        self._workers.clear()
+        self._pending.clear()
+        self._size = 0
+        if self._session is not None:
+            await self._session.close()
+            self._session = None

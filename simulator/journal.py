@@ -1,0 +1,56 @@
+"""The request journal: every request the simulator answered, newest last."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import deque
+from dataclasses import asdict, dataclass
+
+# Credentials never reach the journal or the log: these query values are masked.
+_SECRET_PARAMS = re.compile(r"(?i)\b(token|api_?key|apikey|crm_token|access_token|refresh_token|password)=([^&]*)")
+
+
+def redact(path_qs: str) -> str:
+    return _SECRET_PARAMS.sub(lambda m: f"{m.group(1)}=***", path_qs)
+
+
+@dataclass
+class RequestEntry:
+    id: int
+    at: str
+    method: str
+    path: str
+    status: int
+    latency_ms: float
+    account: str | None
+    provider: str | None
+    remote: str | None
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+class RequestJournal:
+    def __init__(self, size: int = 10000):
+        self._entries: deque[RequestEntry] = deque(maxlen=size)
+        self._ids = itertools.count(1)
+
+    def add(self, **fields) -> RequestEntry:
+        entry = RequestEntry(id=next(self._ids), **fields)
+        self._entries.append(entry)
+        return entry
+
+    def entries(self, account: str | None = None, limit: int | None = None) -> list[RequestEntry]:
+        out = [e for e in self._entries if account is None or e.account == account]
+        if limit is not None:
+            out = out[-limit:] if limit > 0 else []
+        return out
+
+    def clear(self, account: str | None = None) -> None:
+        if account is None:
+            self._entries.clear()
+            return
+        keep = [e for e in self._entries if e.account != account]
+        self._entries.clear()
+        self._entries.extend(keep)

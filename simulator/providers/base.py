@@ -1,0 +1,73 @@
+"""What every provider package supplies. A provider is registered in ``providers/__init__.py``;
+adding a fifth is adding one folder and one line there."""
+
+from __future__ import annotations
+
+import random
+import secrets
+import string
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from ..core.accounts import Account
+    from ..core.engine import CallEvent
+    from ..sim import Simulator
+
+
+class Provider:
+    id: str = ""
+    title: str = ""
+    base_path: str = ""                 # where its API lives on the server
+    default_encoding: str = "json"      # how its webhooks are encoded unless the account says
+    credential_keys: tuple[str, ...] = ()
+
+    # ---- HTTP ------------------------------------------------------------------------------
+    def setup_routes(self, app: web.Application) -> None:
+        """Add this provider's routes to the server (all accounts share them; auth says which)."""
+
+    def http_error(self, request: web.Request, status: int) -> web.StreamResponse | None:
+        """This provider's body for the server's 404 / 405 / 413 / 500 under its base path."""
+        return None
+
+    # ---- credentials -------------------------------------------------------------------------
+    def new_credentials(self, sim: "Simulator", account: "Account", rng: random.Random) -> dict[str, str]:
+        """Fresh credentials (at start without configured ones, and on regenerate)."""
+        return {key: random_key(rng) for key in self.credential_keys}
+
+    def accept_credentials(self, sim: "Simulator", account: "Account", given: dict[str, str]) -> dict[str, str]:
+        """Credentials from the configuration file (validated; missing keys generated)."""
+        unknown = set(given) - set(self.credential_keys)
+        if unknown:
+            raise ValueError(f"account {account.id}: unknown credentials {sorted(unknown)} "
+                             f"for provider {self.id} (use {list(self.credential_keys)})")
+        creds = self.new_credentials(sim, account, account.rng)
+        creds.update(given)
+        return creds
+
+    def regenerate(self, sim: "Simulator", account: "Account") -> dict[str, str]:
+        """New credentials; every earlier one stops working."""
+        account.credentials = self.new_credentials(sim, account, random.Random(secrets.randbits(64)))
+        return account.credentials
+
+    # ---- calls and webhooks ------------------------------------------------------------------
+    def attach(self, sim: "Simulator", account: "Account") -> None:
+        """Wire the account: e.g. set ``account.lookup`` for a lookup-type webhook."""
+
+    def on_event(self, sim: "Simulator", account: "Account", event: "CallEvent") -> None:
+        """Map a domain event to this provider's webhooks (``sim.webhooks.enqueue``)."""
+
+    def reset(self, sim: "Simulator", account: "Account") -> None:
+        """Forget provider-only runtime state (sessions, caches) on reset."""
+
+    # ---- people --------------------------------------------------------------------------------
+    def banner(self, account: "Account", base_url: str) -> list[str]:
+        """Lines printed at start: where this account's API is and how to authenticate."""
+        creds = ", ".join(f"{k}={v}" for k, v in account.credentials.items())
+        return [f"{account.id} ({self.id}): {base_url}{self.base_path}  {creds}"]
+
+
+def random_key(rng: random.Random, length: int = 32) -> str:
+    alphabet = string.ascii_letters + string.digits
+    return "".join(rng.choice(alphabet) for _ in range(length))

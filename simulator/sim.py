@@ -1,0 +1,181 @@
+"""The simulator's backend: accounts, clock, call engine, webhooks and journals in one object
+that handlers reach through ``request.app[SIM]``."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+import random
+from datetime import datetime, timezone
+
+from aiohttp import web
+
+from .config import AccountConfig, ConfigError, SimConfig
+from .core.accounts import Account
+from .core.clock import Clock
+from .core.engine import Call, CallEngine, CallEvent, CallScript
+from .core.history import seed_history
+from .core.policy import OutcomePolicy
+from .core.seed import build_state
+from .core.webhooks import WebhookDelivery, WebhookJournal
+from .journal import RequestJournal
+from .providers import Provider, all_providers
+
+log = logging.getLogger("simulator")
+
+SIM: web.AppKey["Simulator"] = web.AppKey("simulator")
+
+
+class AccountNotFound(KeyError):
+    pass
+
+
+class Simulator:
+    def __init__(self, config: SimConfig, clock: Clock | None = None, seed: int | None = None):
+        self.config = config
+        self.seed = config.server.seed if seed is None else seed
+        self.clock = clock or Clock(config.server.clock)
+        self.engine = CallEngine(self.clock)
+        self.webhook_journal = WebhookJournal(max(1000, config.server.journal_size * 2))
+        self.webhooks = WebhookDelivery(self.clock, self.webhook_journal, config.server.webhook_queue)
+        self.requests = RequestJournal(config.server.journal_size)
+        self.providers: dict[str, Provider] = all_providers()
+        self.accounts: dict[str, Account] = {}
+        self.account_configs: dict[str, AccountConfig] = {}
+        self.public_url = (config.server.public_url or
+                           f"http://{config.server.host}:{config.server.port}").rstrip("/")
+        self.started_at = self.clock.timestamp()
+        self.engine.subscribe(self._dispatch)
+
+    # ---- accounts --------------------------------------------------------------------------
+    async def start(self) -> None:
+        for cfg in self.config.accounts:
+            await self.add_account(cfg)
+
+    async def add_account(self, cfg: AccountConfig) -> Account:
+        if cfg.id in self.accounts:
+            raise ConfigError(f"account {cfg.id!r} exists already")
+        account = await self._build(cfg)
+        self.account_configs[cfg.id] = cfg
+        self.accounts[cfg.id] = account
+        return account
+
+    async def _build(self, cfg: AccountConfig, keep_credentials: dict | None = None) -> Account:
+        provider = self.providers[cfg.provider]
+        now = self.clock.timestamp()
+        account = Account(
+            id=cfg.id, provider=cfg.provider, name=cfg.name or cfg.id,
+            domain=cfg.domain or f"{cfg.id}.example.com", config=cfg,
+            crm=copy.deepcopy(cfg.crm), settings=dict(cfg.settings),
+            state=build_state(cfg, self.seed, now), policy=OutcomePolicy(cfg.outcome_policy),
+            rng=random.Random(f"{self.seed}:{cfg.id}:runtime"))
+        if account.crm.encoding is None:
+            account.crm.encoding = provider.default_encoding
+        for url in (account.crm.url, account.crm.lookup_url, account.crm.events_url, account.crm.utm_url):
+            if url:
+                self.webhooks.allowed_urls.add(url)
+        try:
+            account.credentials = (dict(keep_credentials) if keep_credentials is not None
+                                   else provider.accept_credentials(self, account, dict(cfg.credentials)))
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
+        gen = cfg.seed.generate
+        await seed_history(account, gen.calls, gen.days, now, self.seed)
+        provider.attach(self, account)
+        return account
+
+    def account(self, account_id: str) -> Account:
+        try:
+            return self.accounts[account_id]
+        except KeyError:
+            raise AccountNotFound(account_id) from None
+
+    def accounts_of(self, provider: str) -> list[Account]:
+        return [a for a in self.accounts.values() if a.provider == provider]
+
+    def find_account(self, provider: str, key: str, value: str) -> Account | None:
+        """The account of ``provider`` whose credential ``key`` equals ``value``."""
+        if not value:
+            return None
+        for account in self.accounts.values():
+            if account.provider == provider and account.credentials.get(key) == value:
+                return account
+        return None
+
+    async def reset(self, account_id: str | None = None) -> list[str]:
+        """Back to the configured seed state; credentials stay as they are."""
+        ids = [account_id] if account_id else list(self.accounts)
+        for aid in ids:
+            old = self.account(aid)
+            for call in self.engine.live_calls(aid):
+                await self.engine.hangup(aid, call.id)
+            self.providers[old.provider].reset(self, old)
+            fresh = await self._build(self.account_configs[aid], keep_credentials=old.credentials)
+            self.accounts[aid] = fresh
+            self.webhook_journal.clear(aid)
+            self.requests.clear(aid)
+        return ids
+
+    def regenerate(self, account_id: str) -> dict[str, str]:
+        account = self.account(account_id)
+        return self.providers[account.provider].regenerate(self, account)
+
+    # ---- calls -----------------------------------------------------------------------------
+    def _dispatch(self, event: CallEvent) -> None:
+        account = self.accounts.get(event.call.account_id)
+        if account is not None:
+            self.providers[account.provider].on_event(self, account, event)
+
+    def place_call(self, account_id: str, direction: str, from_: str, to: str,
+                   employee: str | None = None, script: CallScript | None = None,
+                   click_to_call: bool = False) -> Call:
+        """Place an ad-hoc call (admin API, scenarios, traffic). Raises ``ValueError`` with a
+        message for a person when the parties do not exist."""
+        account = self.account(account_id)
+        state = account.state
+        if direction == "in":
+            return self.engine.incoming(account, from_, to, script)
+        if direction == "out":
+            emp = state.find_employee(employee or from_)
+            if emp is None:
+                raise ValueError(f"no employee {employee or from_!r} in account {account_id}")
+            if click_to_call:
+                return self.engine.click_to_call(account, emp, to, script)
+            return self.engine.outgoing(account, emp, to, script)
+        if direction == "internal":
+            a = state.find_employee(employee or from_)
+            b = state.find_employee(to)
+            if a is None or b is None:
+                raise ValueError(f"internal call needs two employees: {employee or from_!r} → {to!r}")
+            return self.engine.internal(account, a, b, script)
+        raise ValueError("direction must be in, out or internal")
+
+    # ---- lifecycle -------------------------------------------------------------------------
+    async def close(self) -> None:
+        await self.engine.close()
+        await self.webhooks.close()
+        await self.clock.close()
+
+    def health(self) -> dict:
+        return {
+            "status": "ok",
+            "accounts": len(self.accounts),
+            "live_calls": len(self.engine.live),
+            "clock": self.clock.snapshot(),
+            "webhooks": {**self.webhooks.stats, "pending": self.webhooks.pending},
+            "uptime_s": round(self.clock.timestamp() - self.started_at, 3),
+        }
+
+
+def iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+async def build_simulator(config: SimConfig, clock: Clock | None = None, seed: int | None = None) -> Simulator:
+    sim = Simulator(config, clock, seed)
+    await sim.start()
+    return sim
+
+
+__all__ = ["SIM", "Simulator", "AccountNotFound", "build_simulator", "iso", "asyncio"]
