@@ -404,16 +404,17 @@ class CallEngine:
             reactions.append(r)
             if start >= timeout:
                 continue
-            moments.append((start, 0, "start", i))
+            # at one moment: a leg stops before the next one starts (BYORDER hand-over)
+            moments.append((start, 1, "start", i))
             if r.result in ("busy", "unavailable"):
-                moments.append((start, 1, r.result, i))
+                moments.append((start, 2, r.result, i))
             elif r.result == "answer" and start + r.ring_s < min(stop, timeout):
                 at = start + r.ring_s
                 if answer_at is None or at < answer_at:
                     answer_at, winner = at, i
-                moments.append((min(stop, timeout), 2, "stop", i))
+                moments.append((min(stop, timeout), 0, "stop", i))
             else:
-                moments.append((min(stop, timeout), 2, "stop", i))
+                moments.append((min(stop, timeout), 0, "stop", i))
         end_at = timeout
         if answer_at is not None:
             end_at = min(end_at, answer_at)
@@ -424,8 +425,12 @@ class CallEngine:
         busy_results: list[str] = []
         elapsed = 0.0
         call.state = "ringing"
-        for offset, _, action, i in moments:
+        for n, (offset, _, action, i) in enumerate(moments):
             if offset > end_at:
+                break
+            if legs and all(leg.result != "ringing" for leg in legs.values()) \
+                    and not any(m[2] == "start" for m in moments[n:]):
+                end_at = elapsed   # every leg gave up (busy / unavailable): the phase is over
                 break
             if offset == end_at and action == "stop":
                 continue   # the phase's end decides these
@@ -450,6 +455,9 @@ class CallEngine:
                 if action in ("busy", "unavailable"):
                     busy_results.append(action)
                 self._emit("leg.ended", call, leg)
+        if legs and all(leg.result != "ringing" for leg in legs.values()) and len(legs) == len(
+                [m for m in moments if m[2] == "start"]):
+            end_at = elapsed
         await self._wait(call, end_at - elapsed)
         now = self.clock.timestamp()
         outcome: str
