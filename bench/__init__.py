@@ -1,0 +1,1 @@
+"""Benchmarks that print figures (not timed tests). ``make bench`` runs them all."""

@@ -1,0 +1,223 @@
+"""The five figures of the benchmark table. Each returns rows
+``(figure, measured, baseline, ratio, target, ok)``; a figure that fails to run says why."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+PBX_SIM = [PY, "-m", "simulator"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, timeout: float = 30.0) -> float:
+    """Seconds until ``url`` answers 200."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as resp:
+                if resp.status == 200:
+                    return time.perf_counter() - started
+        except OSError:
+            time.sleep(0.005)
+    raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+
+@contextmanager
+def process(args: list[str], env: dict | None = None):
+    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, **(env or {})})
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def http_json(url: str, data: bytes | None = None, headers: dict | None = None, method: str | None = None):
+    req = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return resp.status, dict(resp.headers), resp.read()
+
+
+# ---- 1. start-up -----------------------------------------------------------------------------
+
+def startup(runs: int = 5) -> list[tuple]:
+    sim_times, bare_times = [], []
+    body = tempfile.NamedTemporaryFile("wb", suffix=".json", delete=False)
+    body.write(b'{"status":"ok"}')
+    body.close()
+    for _ in range(runs):
+        port = free_port()
+        started = time.perf_counter()
+        with process(PBX_SIM + ["serve", "--port", str(port), "--log-level", "WARNING"]):
+            wait_http(f"http://127.0.0.1:{port}/_sim/health")
+            sim_times.append(time.perf_counter() - started)
+        port = free_port()
+        started = time.perf_counter()
+        with process([PY, "-m", "bench.bare", str(port), body.name]):
+            wait_http(f"http://127.0.0.1:{port}/")
+            bare_times.append(time.perf_counter() - started)
+    os.unlink(body.name)
+    sim, bare = statistics.median(sim_times), statistics.median(bare_times)
+    return [("start-up, demo config → first 200 (median of %d)" % runs, f"{sim:.3f} s", f"{bare:.3f} s",
+             f"{sim / bare:.2f}x", "< 1.0 s", sim < 1.0)]
+
+
+# ---- 2. throughput ---------------------------------------------------------------------------
+
+def _load(url: str, seconds: float, headers: dict, cookies: dict) -> dict:
+    args = [PY, "-m", "bench.load", url, "--concurrency", "64", "--seconds", str(seconds)]
+    for k, v in headers.items():
+        args += ["-H", f"{k}: {v}"]
+    for k, v in cookies.items():
+        args += ["--cookie", f"{k}={v}"]
+    out = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _endpoints(base: str, accounts: dict) -> dict[str, tuple[str, dict, dict]]:
+    t2, vats, phonet, cloud = (accounts[k] for k in ("t2", "vats", "phonet", "cloudpbx"))
+    status, headers, _ = http_json(f"{base}/rest/security/authorize",
+                                   json.dumps({"domain": phonet["domain"],
+                                               "apiKey": phonet["credentials"]["api_key"]}).encode(),
+                                   {"Content-Type": "application/json"})
+    cookie = headers.get("Set-Cookie", "").split(";", 1)[0]
+    session = dict([cookie.split("=", 1)]) if "=" in cookie else {}
+    return {
+        "t2 GET /employees": (f"{base}/crm/openapi/employees",
+                              {"Authorization": t2["credentials"]["access_token"]}, {}),
+        "vats GET /users": (f"{base}/crmapi/v1/users", {"X-API-KEY": vats["credentials"]["api_key"]}, {}),
+        "phonet GET /rest/users": (f"{base}/rest/users", {"Content-Type": "application/json"}, session),
+        "cloudpbx cmd=accounts": (f"{base}/sys/crm_api.wcgp?cmd=accounts&token={cloud['credentials']['token']}",
+                                  {}, {}),
+    }
+
+
+def throughput(seconds: float = 4.0) -> list[tuple]:
+    rows = []
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with process(PBX_SIM + ["serve", "--port", str(port)]):
+        wait_http(f"{base}/_sim/health")
+        accounts = {a["id"]: a for a in json.loads(http_json(f"{base}/_sim/accounts")[2])}
+        for name, (url, headers, cookies) in _endpoints(base, accounts).items():
+            req_headers = dict(headers)
+            if cookies:
+                req_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+            status, _, body = http_json(url, headers=req_headers)
+            with tempfile.NamedTemporaryFile("wb", suffix=".json", delete=False) as fh:
+                pad = max(0, len(body) - len(b'{"pad":""}'))
+                fh.write(b'{"pad":"' + b"x" * pad + b'"}')
+            bare_port = free_port()
+            with process([PY, "-m", "bench.bare", str(bare_port), fh.name]):
+                wait_http(f"http://127.0.0.1:{bare_port}/")
+                bare = _load(f"http://127.0.0.1:{bare_port}/", seconds, {}, {})
+            os.unlink(fh.name)
+            sim = _load(url, seconds, headers, cookies)
+            ratio = sim["rps"] / bare["rps"] if bare["rps"] else 0.0
+            rows.append((f"throughput {name} ({len(body)} B, 64 conns)",
+                         f"{sim['rps']:.0f} rps, {sim['errors']} errors", f"{bare['rps']:.0f} rps",
+                         f"{ratio:.2f}", "≥ 0.60, 0 errors", ratio >= 0.6 and sim["errors"] == 0))
+    return rows
+
+
+# ---- 3. history at scale ---------------------------------------------------------------------
+
+def history_at_scale(cdrs: int = 1_000_000) -> list[tuple]:
+    rows = []
+    for provider in ("vats", "t2", "phonet"):
+        out = subprocess.run([PY, "-m", "bench.history", provider, str(cdrs)], cwd=ROOT,
+                             capture_output=True, text=True)
+        if out.returncode != 0:
+            rows.append((f"history {provider}: {cdrs:,} CDRs", "failed: " + out.stderr.strip()[-200:],
+                         "", "", "p50 < 5 ms, p99 < 20 ms, RSS < 1 GiB", False))
+            continue
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        ok = r["p50_ms"] < 5 and r["p99_ms"] < 20 and r["rss_mb"] < 1024 and r["errors"] == 0
+        rows.append((f"history {r['request']} over {cdrs:,} CDRs (one day, {r['limit']} rows)",
+                     f"p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, RSS {r['rss_mb']} MB",
+                     f"empty window p50 {r['baseline_p50_ms']} ms", "",
+                     "p50 < 5 ms, p99 < 20 ms, RSS < 1 GiB", ok))
+    return rows
+
+
+# ---- 4. webhook delivery ---------------------------------------------------------------------
+
+def webhook_delivery(total: int = 20000, calls: int = 400) -> list[tuple]:
+    from simulator.core.clock import Clock
+    from simulator.core.webhooks import Webhook, WebhookDelivery
+
+    port = free_port()
+    with process([PY, "-m", "bench.sink", str(port)]):
+        wait_http(f"http://127.0.0.1:{port}/stats")
+        url = f"http://127.0.0.1:{port}/crm"
+
+        async def run() -> float:
+            delivery = WebhookDelivery(Clock("manual"), queue_limit=total + 1)
+            delivery.allowed_urls.add(url)
+            started = time.perf_counter()
+            for n in range(total):
+                call = f"call{n % calls}"
+                delivery.enqueue(Webhook("acc", "bench", "event", url,
+                                         {"cmd": "event", "callid": call, "seq": n // calls},
+                                         encoding="form", call_id=call, timeout=10))
+            await delivery.drain(300)
+            elapsed = time.perf_counter() - started
+            failed = delivery.stats["failed"]
+            await delivery.close()
+            if failed:
+                raise RuntimeError(f"{failed} deliveries failed")
+            return elapsed
+
+        elapsed = asyncio.run(run())
+        stats = json.loads(http_json(f"http://127.0.0.1:{port}/stats")[2])
+    rate = total / elapsed
+    ok = rate >= 2000 and stats["out_of_order"] == 0 and stats["received"] == total
+    return [(f"webhook delivery: {total} to a local sink, {calls} calls",
+             f"{rate:.0f}/s, {stats['out_of_order']} out of order", "", "", "≥ 2000/s, in order", ok)]
+
+
+# ---- 5. scenarios in instant mode ------------------------------------------------------------
+
+def instant_calls(calls: int = 10000) -> list[tuple]:
+    port = free_port()
+    with process([PY, "-m", "bench.sink", str(port)]):
+        wait_http(f"http://127.0.0.1:{port}/stats")
+        out = subprocess.run([PY, "-m", "bench.calls", str(calls), f"http://127.0.0.1:{port}/crm"],
+                             cwd=ROOT, capture_output=True, text=True)
+        if out.returncode != 0:
+            return [(f"{calls} calls, instant mode", "failed: " + out.stderr.strip()[-300:], "", "", "< 10 s", False)]
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+    return [(f"{calls:,} calls of mixed outcomes, instant mode, vats webhooks to a sink",
+             f"{r['seconds']} s ({r['webhooks']} webhooks, {r['failed']} failed)", "", "",
+             "< 10 s", r["seconds"] < 10 and r["failed"] == 0)]
+
+
+FIGURES = {"startup": startup, "throughput": throughput, "history": history_at_scale,
+           "webhooks": webhook_delivery, "calls": instant_calls}
+
+
+def rng() -> random.Random:
+    return random.Random(7)
