@@ -18,8 +18,9 @@ from .sim import SIM
 log = logging.getLogger("simulator.http")
 access = logging.getLogger("simulator.access")
 
-ACCOUNT_KEY = "pbx_account"     # request key handlers set once they know the account
-PROVIDER_KEY = "pbx_provider"
+# request keys handlers set once they know the account (for the journal)
+ACCOUNT_KEY: web.RequestKey[str] = web.RequestKey("pbx_account", str)
+PROVIDER_KEY: web.RequestKey[str] = web.RequestKey("pbx_provider", str)
 
 _REASONS = {404: "Not Found", 405: "Method Not Allowed", 413: "Request Entity Too Large",
             500: "Internal Server Error"}

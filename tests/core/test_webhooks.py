@@ -34,13 +34,20 @@ async def crm_app(aiohttp_server):
     return state
 
 
+def delivery_for(clock, *urls, **kw) -> WebhookDelivery:
+    """A delivery allowed to post to ``urls`` (as a configured CRM URL would be)."""
+    delivery = WebhookDelivery(clock, **kw)
+    delivery.allowed_urls.update(urls)
+    return delivery
+
+
 def hook(url, call, n, **kw):
     return Webhook(account_id="acc", provider="test", hook="event", url=url,
                    body={"call": call, "n": n, "name": "Иванов"}, call_id=call, **kw)
 
 
 async def test_events_of_one_call_arrive_in_order(crm_app):
-    delivery = WebhookDelivery(Clock("manual"))
+    delivery = delivery_for(Clock("manual"), crm_app["url"])
     crm_app["delay"] = {"slow": 0.05}
     for n in range(10):
         delivery.enqueue(hook(crm_app["url"], "slow", n))
@@ -58,7 +65,7 @@ async def test_events_of_one_call_arrive_in_order(crm_app):
 
 
 async def test_form_and_json_encoding(crm_app):
-    delivery = WebhookDelivery(Clock("manual"))
+    delivery = delivery_for(Clock("manual"), crm_app["url"])
     form = Webhook("acc", "test", "history", crm_app["url"], {"cmd": "history", "call": "f", "n": 1, "flag": True, "x": None},
                    encoding="form")
     entry = await delivery.send(form)
@@ -73,7 +80,7 @@ async def test_form_and_json_encoding(crm_app):
 
 
 async def test_timeout_is_journaled_and_simulator_goes_on(crm_app):
-    delivery = WebhookDelivery(Clock("manual"))
+    delivery = delivery_for(Clock("manual"), crm_app["url"])
     crm_app["delay"] = {"late": 0.5}
     entry = await delivery.send(hook(crm_app["url"], "late", 1, timeout=0.1))
     assert not entry.delivered and entry.error.startswith("timeout")
@@ -84,7 +91,7 @@ async def test_timeout_is_journaled_and_simulator_goes_on(crm_app):
 
 async def test_retries_with_backoff_on_the_clock(crm_app):
     clock = Clock("instant")
-    delivery = WebhookDelivery(clock)
+    delivery = delivery_for(clock, crm_app["url"])
     crm_app["fail_first"] = 2
     t0 = clock.timestamp()
     entry = await delivery.send(hook(crm_app["url"], "r", 1, retries=3))
@@ -99,8 +106,8 @@ async def test_retries_with_backoff_on_the_clock(crm_app):
 
 
 async def test_crm_down_connection_refused(unused_tcp_port_factory):
-    delivery = WebhookDelivery(Clock("manual"))
     url = f"http://127.0.0.1:{unused_tcp_port_factory()}/crm"
+    delivery = delivery_for(Clock("manual"), url)
     delivery.enqueue(hook(url, "c", 1))
     delivery.enqueue(hook(url, "c", 2))
     assert await delivery.drain(5)
@@ -112,7 +119,7 @@ async def test_crm_down_connection_refused(unused_tcp_port_factory):
 
 
 async def test_overflow_is_counted_not_silent(crm_app):
-    delivery = WebhookDelivery(Clock("manual"), queue_limit=3)
+    delivery = delivery_for(Clock("manual"), crm_app["url"], queue_limit=3)
     results = [delivery.enqueue(hook(crm_app["url"], f"c{n}", n)) for n in range(5)]
     assert results == [True, True, True, False, False]
     assert delivery.stats["overflow"] == 2

@@ -1,6 +1,25 @@
-"""Provider cloudpbx: Облачная АТС command API."""
+"""Provider cloudpbx: the Облачная АТС command API (``/sys/crm_api.wcgp``) and its webhooks.
+
+Commands: ``routes.py`` (``COMMANDS``); request parsing and answer shapes: ``models.py``;
+token and recording links: ``auth.py``; error bodies: ``errors.py``; webhooks: ``webhooks.py``.
+The decoded seed and every resolution of an ambiguity: ``README.md`` beside this file.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
 
 from ..base import Provider
+from . import routes
+from .errors import http_error_body
+from .webhooks import contact_lookup, event_hook, history_hook
+
+if TYPE_CHECKING:
+    from ...core.accounts import Account
+    from ...core.engine import CallEvent
+    from ...sim import Simulator
 
 
 class CloudPbxProvider(Provider):
@@ -9,3 +28,24 @@ class CloudPbxProvider(Provider):
     base_path = "/sys/crm_api.wcgp"
     default_encoding = "form"
     credential_keys = ("token",)
+
+    def setup_routes(self, app: web.Application) -> None:
+        routes.setup(app)
+
+    def http_error(self, request: web.Request, status: int) -> web.StreamResponse | None:
+        return http_error_body(status)
+
+    def attach(self, sim: "Simulator", account: "Account") -> None:
+        account.lookup = contact_lookup(sim)
+
+    def on_event(self, sim: "Simulator", account: "Account", event: "CallEvent") -> None:
+        if event.type == "call.ended":
+            hook = history_hook(sim, account, event.call.cdr) if event.call.cdr else None
+        else:
+            hook = event_hook(account, event)
+        if hook is not None:
+            sim.webhooks.enqueue(hook)
+
+    def banner(self, account: "Account", base_url: str) -> list[str]:
+        return [f"{account.id} ({self.id}): POST {base_url}{self.base_path}  "
+                f"cmd=<command>&token={account.credentials.get('token', '')}"]

@@ -1,0 +1,54 @@
+"""The documented error answers of the command API: each error knows its status and body.
+
+Both are JSON objects ``{"error": "…"}`` (the document writes JS-like ``{ error: … }``). A 400
+names the offending parameter, as the live service does for ``cmd``:
+``{"error": "Invalid parameters: [cmd]"}``; a body that cannot be read at all gets the bare
+documented ``{"error": "Invalid parameters"}``.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+
+class CloudPbxError(Exception):
+    status = 400
+    message = "Invalid parameters"
+
+    def body(self) -> dict:
+        return {"error": self.message}
+
+    def response(self) -> web.Response:
+        return web.json_response(self.body(), status=self.status)
+
+
+class InvalidParameters(CloudPbxError):
+    """400: a parameter is missing, has a bad value, or names nothing that exists."""
+
+    def __init__(self, name: str | None = None):
+        super().__init__(name or "")
+        self.name = name
+
+    def body(self) -> dict:
+        if self.name:
+            return {"error": f"Invalid parameters: [{self.name}]"}
+        return {"error": "Invalid parameters"}
+
+
+class InvalidToken(CloudPbxError):
+    """401: the ``token`` is missing or is not this PBX's key."""
+    status = 401
+    message = "Invalid token"
+
+
+class RecordingNotFound(CloudPbxError):
+    """404 for a recording link that names no recorded call."""
+    status = 404
+    message = "Not Found"
+
+
+def http_error_body(status: int) -> web.Response:
+    """The server's own 404 / 405 / 413 / 500 under the API path, in the API's error shape."""
+    reasons = {404: "Not Found", 405: "Method Not Allowed", 413: "Invalid parameters",
+               500: "Internal Server Error"}
+    return web.json_response({"error": reasons.get(status, "Error")}, status=status)
