@@ -1,6 +1,25 @@
-"""Provider phonet: Phonet REST API."""
+"""Provider phonet: Phonet REST API (``/rest/...``), JSESSIONID sessions, Teler contacts and
+notes, and the ``call.settings`` / ``call.*`` / UTM webhooks. See README.md here for the
+endpoint inventory and every resolution of the document's gaps."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
 
 from ..base import Provider
+from . import auth
+from .errors import HTTP_TEXT, plain
+from .models import digits, teler
+from .routes import ROUTES
+from .state import phonet_state
+from .webhooks import CallEvents, lookup
+
+if TYPE_CHECKING:
+    from ...core.accounts import Account
+    from ...core.engine import CallEvent
+    from ...sim import Simulator
 
 
 class PhonetProvider(Provider):
@@ -9,3 +28,56 @@ class PhonetProvider(Provider):
     base_path = "/rest"
     default_encoding = "json"
     credential_keys = ("api_key",)
+
+    def setup_routes(self, app: web.Application) -> None:
+        for method, path, handler in ROUTES:
+            app.router.add_route(method, path, handler)
+
+    def http_error(self, request: web.Request, status: int) -> web.StreamResponse | None:
+        return plain(HTTP_TEXT.get(status, "Error"), status)
+
+    def regenerate(self, sim: "Simulator", account: "Account") -> dict[str, str]:
+        creds = super().regenerate(sim, account)
+        auth.end_sessions(account)   # a new API key ends every session of the old one
+        return creds
+
+    def attach(self, sim: "Simulator", account: "Account") -> None:
+        async def _lookup(acc: "Account", call) -> None:
+            await lookup(sim, acc, call)
+        account.lookup = _lookup
+        st = phonet_state(account)
+        for contact in sorted(account.state.contacts.values(), key=lambda c: c.id):
+            teler(account, contact)   # stable field/value ids from the start
+        for cdr in account.state.cdrs:   # seeded history: child legs' recordings
+            for leg in cdr.legs:
+                if leg[0] != cdr.id:
+                    st.leg_index[leg[0]] = cdr.id
+
+    def on_event(self, sim: "Simulator", account: "Account", event: "CallEvent") -> None:
+        CallEvents(sim, account).handle(event)
+        if event.type == "call.ended" and event.call.cdr is not None:
+            _digest_add(account, event.call.cdr)
+
+    def reset(self, sim: "Simulator", account: "Account") -> None:
+        st = phonet_state(account)
+        if st.utm_task is not None and not st.utm_task.done():
+            st.utm_task.cancel()
+        st.sessions.clear()
+
+    def banner(self, account: "Account", base_url: str) -> list[str]:
+        return [f"{account.id} (phonet): {base_url}/rest  POST /rest/security/authorize "
+                f"{{\"domain\": \"{account.domain}\", \"apiKey\": \"{account.credentials.get('api_key', '')}\"}}"]
+
+
+def _digest_add(account: "Account", cdr) -> None:
+    """Keep the history digests current without rescanning every record."""
+    digest = phonet_state(account).digest
+    size = len(account.state.cdrs)
+    if digest.size == size - 1:
+        digest.size = size
+        digest.max_duration = max(digest.max_duration, cdr.ended_at - cdr.started_at)
+    if digest.answered_size == size - 1:
+        digest.answered_size = size
+        if cdr.answered_at is not None and cdr.direction != "internal" and cdr.client:
+            d = digits(cdr.client)
+            digest.last_answered[d] = max(digest.last_answered.get(d, -1.0), cdr.ended_at)

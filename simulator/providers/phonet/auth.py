@@ -1,0 +1,85 @@
+"""Sessions: ``POST /rest/security/authorize`` → ``Set-Cookie: JSESSIONID``; every other
+endpoint but ``/rest/public/…`` needs a live session, else 403 ``Forbidden``.
+
+Idle expiry (``session_idle_timeout_s``, default 1800 s, the servlet default the cookie
+name suggests) is computed on use from the simulator clock: no timer runs.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from ...http import ACCOUNT_KEY, PROVIDER_KEY
+from ...sim import SIM
+from .errors import Forbidden, InvalidCredentials
+from .state import Session, phonet_state, setting
+
+if TYPE_CHECKING:
+    from ...core.accounts import Account
+    from ...sim import Simulator
+
+COOKIE = "JSESSIONID"
+PROVIDER = "phonet"
+
+
+def _host(request: web.Request) -> str:
+    return (request.host or "").rsplit(":", 1)[0].lower()
+
+
+def login(request: web.Request, domain: str, api_key: str) -> tuple["Account", Session]:
+    sim: "Simulator" = request.app[SIM]
+    for account in sim.accounts_of(PROVIDER):
+        if account.domain.lower() != domain.strip().lower():
+            continue
+        if not hmac.compare_digest(account.credentials.get("api_key", "").encode(), api_key.encode()):
+            break
+        if setting(account, "strict_host") and _host(request) != account.domain.lower():
+            break
+        session = Session(id=secrets.token_hex(16).upper(), account_id=account.id,
+                          last_seen=sim.clock.timestamp())
+        phonet_state(account).sessions[session.id] = session
+        request[ACCOUNT_KEY] = account.id
+        request[PROVIDER_KEY] = PROVIDER
+        return account, session
+    raise InvalidCredentials()
+
+
+def session_cookie(session: Session) -> str:
+    # JSESSIONID first (clients take the first ';' part); no Secure over plain HTTP
+    return f"{COOKIE}={session.id}; Path=/; HttpOnly"
+
+
+def authenticated(request: web.Request) -> "Account":
+    """The account of the request's live session (touching it), else ``Forbidden``."""
+    sid = (request.cookies.get(COOKIE) or "").strip().strip('"')
+    if not sid:
+        raise Forbidden()
+    sim: "Simulator" = request.app[SIM]
+    now = sim.clock.timestamp()
+    for account in sim.accounts_of(PROVIDER):
+        sessions = phonet_state(account).sessions
+        session = sessions.get(sid)
+        if session is None:
+            continue
+        if now - session.last_seen > float(setting(account, "session_idle_timeout_s")):
+            del sessions[sid]
+            break
+        if setting(account, "strict_host") and _host(request) != account.domain.lower():
+            break
+        session.last_seen = now
+        request[ACCOUNT_KEY] = account.id
+        request[PROVIDER_KEY] = PROVIDER
+        return account
+    raise Forbidden()
+
+
+def end_sessions(account: "Account") -> int:
+    """Drop every session of the account (regenerated key, admin "expire sessions")."""
+    sessions = phonet_state(account).sessions
+    n = len(sessions)
+    sessions.clear()
+    return n
