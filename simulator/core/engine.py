@@ -347,6 +347,7 @@ class CallEngine:
             utm=call.utm, destination=call.destination, via=call.trunk,
             legs=tuple((leg.id, leg.employee_id, leg.rang_at, leg.answered_at, leg.ended_at)
                        for leg in call.legs),
+            click_to_call=call.click_to_call,
         )
 
     # ---- parties' reactions --------------------------------------------------------------

@@ -200,6 +200,7 @@ class CallRecord:
     via: str = ""                   # vats/cloudpbx "via": company number in, CLID out
     legs: tuple = ()                # ((leg_id, employee_id, rang_at, answered_at|None, ended_at), ...)
     missed_callback: bool = False   # an outgoing call that returned a missed call
+    click_to_call: bool = False     # placed by an API's click-to-call (employee rung first)
 
     @property
     def wait_s(self) -> int:
