@@ -1,6 +1,25 @@
-"""Provider vats: virtual PBX CRM API v1."""
+"""Provider vats: virtual PBX CRM API v1 (MegaFon's ``https://{name}.megapbx.ru/crmapi/v1``).
+
+``routes.py`` every endpoint, ``auth.py`` X-API-KEY, ``models.py`` bodies and renderers,
+``errors.py`` the documented error bodies, ``webhooks.py`` history/event/contact/rating.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING
+
+from aiohttp import web
 
 from ..base import Provider
+from . import webhooks
+from .errors import BY_STATUS
+from .routes import routes
+
+if TYPE_CHECKING:
+    from ...core.accounts import Account
+    from ...core.engine import CallEvent
+    from ...sim import Simulator
 
 
 class VatsProvider(Provider):
@@ -9,3 +28,19 @@ class VatsProvider(Provider):
     base_path = "/crmapi/v1"
     default_encoding = "form"
     credential_keys = ("api_key",)
+
+    def setup_routes(self, app: web.Application) -> None:
+        app.add_routes(routes)
+
+    def http_error(self, request: web.Request, status: int) -> web.StreamResponse | None:
+        error = BY_STATUS.get(status)
+        return error().response() if error is not None else None
+
+    def attach(self, sim: "Simulator", account: "Account") -> None:
+        account.lookup = functools.partial(webhooks.contact_lookup, sim)
+
+    def on_event(self, sim: "Simulator", account: "Account", event: "CallEvent") -> None:
+        webhooks.on_event(sim, account, event)
+
+    def banner(self, account: "Account", base_url: str) -> list[str]:
+        return [f"{account.id} (vats): {base_url}{self.base_path}  X-API-KEY: {account.credentials.get('api_key', '')}"]

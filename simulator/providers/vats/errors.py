@@ -1,0 +1,77 @@
+"""The errors of the vats CRM API (seed §3.3), each knowing its status and exact wire body.
+
+Every error is JSON ``{"message": "<documented value>"}``; a validation error adds
+``"errors": {"<field>": "<reason>"}`` so a developer sees which field was refused.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+
+class VatsError(Exception):
+    status = 400
+    message = "Validation error"
+
+    def body(self) -> dict:
+        return {"message": self.message}
+
+    def response(self) -> web.Response:
+        return web.json_response(self.body(), status=self.status)
+
+
+class ValidationFailed(VatsError):
+    """400 ``Validation error``: wrong parameters; ``errors`` names each field and why."""
+    status = 400
+    message = "Validation error"
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__(errors)
+        self.errors = dict(errors)
+
+    @classmethod
+    def field(cls, name: str, reason: str) -> "ValidationFailed":
+        return cls({name: reason})
+
+    def body(self) -> dict:
+        return {"message": self.message, "errors": self.errors}
+
+
+class InvalidToken(VatsError):
+    status = 401
+    message = "Invalid token"
+
+
+class CrmDisabled(VatsError):
+    status = 401
+    message = "CRM disabled"
+
+
+class CrmSwitchedOff(VatsError):
+    status = 401
+    message = "CRM switched off"
+
+
+class NotFound(VatsError):
+    status = 404
+    message = "Not found"
+
+
+class MethodNotAllowed(VatsError):
+    status = 405
+    message = "Method Not Allowed"
+
+
+class BodyTooLarge(VatsError):
+    status = 413
+    message = "Request Entity Too Large"
+
+
+class InternalError(VatsError):
+    status = 500
+    message = "Internal Server Error"
+
+
+BY_STATUS: dict[int, type[VatsError]] = {
+    404: NotFound, 405: MethodNotAllowed, 413: BodyTooLarge, 500: InternalError,
+}
