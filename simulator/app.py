@@ -32,6 +32,10 @@ def make_app(sim: Simulator) -> web.Application:
     )
     app[SIM] = sim
     app.add_routes(admin_routes)
+    from .snapshot import routes as snapshot_routes   # GET/PUT /_sim/snapshot
+    app.add_routes(snapshot_routes)
+    from .scenarios.routes import routes as scenario_routes   # POST /_sim/scenarios/run
+    app.add_routes(scenario_routes)
     for provider in sim.providers.values():
         provider.setup_routes(app)
 

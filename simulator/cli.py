@@ -49,7 +49,12 @@ def main() -> None:
               help="Require 'Authorization: Bearer TOKEN' on /_sim (health stays open).")
 @click.option("--log-level", default="INFO", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
-def serve(config_path, host, port, clock_mode, seed, admin_token, log_level) -> None:
+@click.option("--state-file", type=click.Path(dir_okay=False), default=None, envvar="PBX_SIM_STATE_FILE",
+              help="Load state from FILE at start, write it there on SIGTERM/SIGINT ($PBX_SIM_STATE_FILE).")
+@click.option("--snapshot-every", type=click.FloatRange(min=1), default=None, metavar="SECONDS",
+              help="With --state-file: also write it every SECONDS seconds of operation.")
+def serve(config_path, host, port, clock_mode, seed, admin_token, log_level, state_file=None,
+          snapshot_every=None) -> None:
     """Start the simulator.
 
     \b
@@ -74,22 +79,33 @@ def serve(config_path, host, port, clock_mode, seed, admin_token, log_level) -> 
         cfg.server.seed = seed
     if admin_token:
         cfg.server.admin_token = admin_token
+    if snapshot_every and not state_file:
+        raise click.UsageError("--snapshot-every needs --state-file")
     try:
-        asyncio.run(_serve(cfg))
+        asyncio.run(_serve(cfg, state_file, snapshot_every))
     except KeyboardInterrupt:
         pass
 
 
-async def _serve(cfg: SimConfig) -> None:
+async def _serve(cfg: SimConfig, state_file: str | None = None, snapshot_every: float | None = None) -> None:
     from aiohttp import web
 
     from .app import create_app
     from .sim import SIM
+    from .snapshot import SnapshotError, StateFile
 
     try:
         app = await create_app(cfg)
     except ConfigError as err:
         raise click.ClickException(str(err)) from None
+    state = StateFile(state_file, snapshot_every) if state_file else None
+    if state is not None:
+        try:
+            click.echo(await state.load(app[SIM]))
+        except SnapshotError as err:
+            await app[SIM].close()
+            raise click.ClickException(f"{err}\n(the file is left as it is; fix it, move it away "
+                                       "or give another --state-file)") from None
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, cfg.server.host, cfg.server.port)
@@ -116,9 +132,24 @@ async def _serve(cfg: SimConfig) -> None:
             loop.add_signal_handler(sig, stop.set)
         except NotImplementedError:   # pragma: no cover - not on POSIX
             pass
+    if state is not None:
+        state.start(sim)
     await stop.wait()
     click.echo("stopping")
+    if state is not None:
+        try:
+            await state.stop(sim)
+            click.echo(f"state written to {state.path}")
+        except OSError as err:
+            click.echo(f"cannot write state file {state.path}: {err}", err=True)
     await runner.cleanup()
+
+
+from .scenarios.cli import check_crm_command, run_command, traffic_command   # noqa: E402
+
+main.add_command(run_command)
+main.add_command(check_crm_command)
+main.add_command(traffic_command)
 
 
 if __name__ == "__main__":   # pragma: no cover

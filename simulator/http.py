@@ -22,6 +22,8 @@ access = logging.getLogger("simulator.access")
 ACCOUNT_KEY: web.RequestKey[str] = web.RequestKey("pbx_account", str)
 PROVIDER_KEY: web.RequestKey[str] = web.RequestKey("pbx_provider", str)
 
+SNAPSHOT_PATH = "/_sim/snapshot"   # imports whole states: exempt from the request body limit
+
 _REASONS = {404: "Not Found", 405: "Method Not Allowed", 413: "Request Entity Too Large",
             500: "Internal Server Error"}
 
@@ -75,7 +77,8 @@ async def journal_middleware(request: web.Request, handler):
 async def error_middleware(request: web.Request, handler):
     sim = request.app[SIM]
     limit = sim.config.server.body_limit
-    if request.content_length is not None and request.content_length > limit:
+    if request.content_length is not None and request.content_length > limit \
+            and not (request.method == "PUT" and request.path == SNAPSHOT_PATH):
         return error_response(request, 413)
     try:
         return await handler(request)

@@ -51,8 +51,10 @@ async def sim(sim_config) -> Simulator:
 
 
 @pytest.fixture
-async def client(aiohttp_client, sim):
+async def client(aiohttp_client, sim, request):
     app = make_app(sim)
+    from contracts.openapi_check import check_openapi   # answers vs schemas/openapi/<provider>.json
+    check_openapi(app, request)
     test_client = await aiohttp_client(app)
     sim.public_url = str(test_client.make_url("")).rstrip("/")
     return test_client

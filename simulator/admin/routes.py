@@ -217,7 +217,13 @@ async def webhook_journal(request: web.Request) -> web.Response:
 @routes.post("/_sim/webhooks/drain")
 async def webhook_drain(request: web.Request) -> web.Response:
     sim = _sim(request)
-    done = await sim.webhooks.drain(float(request.query.get("timeout", "10")))
+    try:
+        timeout = float(request.query.get("timeout", "10"))
+    except ValueError:
+        return _error(400, "timeout must be a number of seconds")
+    if not 0 <= timeout <= 600:
+        return _error(400, "timeout must be between 0 and 600 seconds")
+    done = await sim.webhooks.drain(timeout)
     return web.json_response({"drained": done, **sim.webhooks.stats, "pending": sim.webhooks.pending})
 
 
@@ -310,3 +316,15 @@ async def hangup_call(request: web.Request) -> web.Response:
     if not await sim.engine.hangup(account, request.match_info["call_id"], side):
         return _error(404, "no such live call")
     return web.json_response({"call_id": request.match_info["call_id"], "state": "ended"})
+
+
+# ---- OpenAPI documents -----------------------------------------------------------------------
+
+@routes.get(r"/_sim/openapi/{name:[A-Za-z0-9_-]+}.json")
+async def openapi_document(request: web.Request) -> web.Response:
+    """``schemas/openapi/{name}.json``: ``admin`` (this API) and the providers' documents."""
+    from ..core.webhooks import SCHEMAS_DIR
+    path = SCHEMAS_DIR / "openapi" / f"{request.match_info['name']}.json"
+    if not path.is_file():
+        return _error(404, f"no OpenAPI document {request.match_info['name']!r}")
+    return web.Response(body=path.read_bytes(), content_type="application/json", charset="utf-8")

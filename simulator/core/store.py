@@ -215,6 +215,45 @@ class AccountState:
             "next_ids": dict(self.next_ids),
         }
 
+    @classmethod
+    def from_json(cls, data: Any) -> "AccountState":
+        """The inverse of ``to_json`` (snapshots), plus ``provider_data``. Items are keyed as the
+        seed keys them. Raises ``ValueError`` naming each bad field (``employees.3.id: ...``)."""
+        from pydantic import TypeAdapter, ValidationError
+
+        if not isinstance(data, dict):
+            raise ValueError("state: must be an object")
+        state, part = cls(), "state"
+        try:
+            for part, model, key in _PARTS:
+                items = TypeAdapter(list[model]).validate_python(data.get(part, []))
+                keyed = {getattr(item, key): item for item in items}
+                if len(keyed) != len(items):
+                    raise ValueError(f"{part}: two items have the same {key}")
+                setattr(state, part, keyed)
+            part = "cdrs"
+            cdrs = TypeAdapter(list[CallRecord]).validate_python(data.get("cdrs", []))
+            for part, kind in (("block_anonymous", bool), ("next_ids", dict[str, int]),
+                               ("provider_data", dict[str, Any])):
+                if part in data:
+                    setattr(state, part, TypeAdapter(kind).validate_python(data[part]))
+        except ValidationError as err:
+            raise ValueError("; ".join(f"{'.'.join(str(p) for p in (part, *e['loc']))}: {e['msg']}"
+                                       for e in err.errors()[:5])) from None
+        if data.get("cdr_count", len(cdrs)) != len(cdrs):
+            raise ValueError(f"cdrs: {len(cdrs)} records but cdr_count says {data['cdr_count']}")
+        for cdr in cdrs:
+            cdr.legs = tuple(tuple(leg) if isinstance(leg, list) else leg for leg in cdr.legs)
+        state.cdrs.extend_sorted(sorted(cdrs, key=lambda c: c.started_at))
+        return state
+
+
+# What ``from_json`` rebuilds, and the field each dict is keyed by.
+_PARTS = (("employees", Employee, "id"), ("departments", Department, "id"),
+          ("numbers", CompanyNumber, "number"), ("sims", SimCard, "number"),
+          ("blacklist", BlacklistEntry, "number"), ("managers", PersonalManager, "id"),
+          ("contacts", Contact, "id"))
+
 
 def seeded_random(seed: int, *parts: str) -> random.Random:
     """A random generator that gives the same sequence for the same seed and parts."""

@@ -240,11 +240,15 @@ class WebhookDelivery:
         while True:
             attempt_no += 1
             entry = await self._attempt(hook, attempt_no)
-            if entry.delivered or attempt_no > hook.retries:
+            if entry.delivered or attempt_no > hook.retries or not self.allowed(hook.url):
                 break
             await self.clock.sleep(min(60.0, 0.5 * 2 ** (attempt_no - 1)))
         self.stats["delivered" if entry.delivered else "failed"] += 1
         return entry
+
+    def allowed(self, url: str) -> bool:
+        """Only CRM URLs from the configuration or admin API (a provider may add a query)."""
+        return url in self.allowed_urls or url.split("?", 1)[0] in self.allowed_urls
 
     async def _attempt(self, hook: Webhook, attempt_no: int) -> WebhookAttempt:
         body, content_type = hook.encoded()
@@ -255,6 +259,13 @@ class WebhookDelivery:
             at=self.clock.now().isoformat().replace("+00:00", "Z"),
             request_headers=headers, request_body=body.decode("utf-8", "replace"))
         self.stats["attempts"] += 1
+        if not self.allowed(hook.url):     # never sent: journaled as an error, not retried
+            entry.error = f"refused: {hook.url} is not a CRM URL set in the configuration or admin API"
+            entry.contract = {"ok": False, "violations": [f"{hook.hook}: {entry.error}"]}
+            log.warning("webhook %s for %s refused: %s is not an allowed CRM URL",
+                        hook.hook, hook.account_id, hook.url.split("?", 1)[0])
+            self.journal.add(entry)
+            return entry
         started = _perf.perf_counter()
         try:
             session = await self._client()

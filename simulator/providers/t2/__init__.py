@@ -28,6 +28,11 @@ class T2Provider(Provider):
     default_encoding = "json"
     credential_keys = ("access_token", "refresh_token")
 
+    def __init__(self) -> None:
+        # token → (account id, claims) of tokens whose signature verified: decoding an HS512
+        # JWT costs more than the rest of a request, and the result never changes
+        self.verified: dict[str, tuple[str, dict]] = {}
+
     def setup_routes(self, app: web.Application) -> None:
         add_routes(app)
 

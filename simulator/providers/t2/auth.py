@@ -92,8 +92,24 @@ def _raw_token(header: str | None) -> str:
     return token
 
 
+VERIFIED_CACHE_SIZE = 4096
+
+
 def _verify(sim: "Simulator", token: str) -> tuple["Account", dict] | None:
     """The account whose key signed ``token`` and the payload; None when nobody's did."""
+    cache = sim.providers["t2"].verified
+    hit = cache.get(token)
+    if hit is not None:
+        return sim.accounts[hit[0]], hit[1]
+    found = _verify_signature(sim, token)
+    if found is not None:
+        if len(cache) >= VERIFIED_CACHE_SIZE:
+            cache.clear()
+        cache[token] = (found[0].id, found[1])
+    return found
+
+
+def _verify_signature(sim: "Simulator", token: str) -> tuple["Account", dict] | None:
     try:
         claims = jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError:

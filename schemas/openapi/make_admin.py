@@ -1,0 +1,316 @@
+"""Regenerate schemas/openapi/admin.json (the admin API's OpenAPI 3.1 document).
+
+    .venv/bin/python schemas/openapi/make_admin.py
+
+Request and record schemas come from the code (pydantic models and the domain dataclasses);
+paths, responses and the admin-only shapes are written here. tests/test_admin_openapi.py
+checks that every /_sim route is documented and that real answers validate.
+"""
+import json
+import sys
+from pathlib import Path
+from pydantic import TypeAdapter
+from simulator.config import AccountConfig
+from simulator.admin.routes import _CallRequest, _AccountPatch
+from simulator.core.models import (Employee, Department, CompanyNumber, SimCard, BlacklistEntry,
+    PersonalManager, Contact, CallRecord)
+from simulator.core.webhooks import WebhookAttempt
+from simulator.journal import RequestEntry
+from simulator.scenarios.report import ScenarioReport
+
+REF = "#/components/schemas/{model}"
+components = {}
+
+def strip(node):
+    if isinstance(node, dict):
+        return {k: strip(v) for k, v in node.items() if k != "title" or not isinstance(v, str)}
+    if isinstance(node, list):
+        return [strip(v) for v in node]
+    return node
+
+def add(name, schema):
+    schema = strip(schema)
+    for k, v in schema.pop("$defs", {}).items():
+        components.setdefault(k, v)
+    if "$ref" in schema and len(schema) == 1:
+        return
+    components[name] = schema
+
+add("AccountConfig", AccountConfig.model_json_schema(ref_template=REF))
+add("AccountPatch", _AccountPatch.model_json_schema(ref_template=REF))
+add("CallRequest", _CallRequest.model_json_schema(ref_template=REF, by_alias=True))
+for model in (Employee, Department, CompanyNumber, SimCard, BlacklistEntry, PersonalManager, Contact,
+              CallRecord, WebhookAttempt, RequestEntry, ScenarioReport):
+    add(model.__name__, TypeAdapter(model).json_schema(ref_template=REF))
+# pydantic names the nested patch model _CrmPatch
+if "_CrmPatch" in components:
+    components["CrmPatch"] = components.pop("_CrmPatch")
+text = json.dumps(components).replace("#/components/schemas/_CrmPatch", "#/components/schemas/CrmPatch")
+components = json.loads(text)
+
+def ref(name): return {"$ref": f"#/components/schemas/{name}"}
+def nullable(t): return {"type": [t, "null"]}
+obj = lambda props, required=(), extra=True, **kw: {"type": "object", "properties": props,
+        "required": list(required), **({} if extra else {"additionalProperties": False}), **kw}
+
+components.update({
+    "Error": obj({"error": {"type": "string", "description": "what is wrong, for a person"}}, ["error"],
+                 description="An admin API error (other fields may name details)."),
+    "HttpError": obj({"status": {"type": "integer"}, "error": {"type": "string"}, "path": {"type": "string"}},
+                     ["status", "error", "path"], description="The server's own 404 / 405 / 413 / 500 body."),
+    "Clock": obj({"now": {"type": "string", "format": "date-time"},
+                  "mode": {"type": "string", "pattern": "^(real|manual|instant|scale:.+)$"}}, ["now", "mode"]),
+    "ClockMove": {"type": "object", "description": "Give `advance` (seconds or a duration like \"25h\", \"90s\", \"2d\") or `set` (ISO-8601).",
+                  "properties": {"advance": {"type": ["number", "string"], "examples": [90, "25h"]},
+                                 "set": {"type": "string", "examples": ["2026-01-15T09:00:00Z"]}}},
+    "Health": obj({
+        "status": {"const": "ok"}, "accounts": {"type": "integer", "minimum": 0},
+        "live_calls": {"type": "integer", "minimum": 0}, "clock": ref("Clock"),
+        "webhooks": obj({k: {"type": "integer"} for k in ("queued", "delivered", "failed", "overflow", "attempts", "pending")},
+                        ["queued", "delivered", "failed", "overflow", "attempts", "pending"]),
+        "uptime_s": {"type": "number"}}, ["status", "accounts", "live_calls", "clock", "webhooks", "uptime_s"]),
+    "CrmView": obj({
+        "url": nullable("string"), "crm_token": {"type": "string"},
+        "encoding": {"enum": ["json", "form", None]}, "timeout": {"type": "number"},
+        "retries": {"type": "integer"}, "lookup_url": nullable("string"), "events_url": nullable("string"),
+        "utm_url": nullable("string")},
+        ["url", "crm_token", "encoding", "timeout", "retries", "lookup_url", "events_url", "utm_url"]),
+    "Account": obj({
+        "id": {"type": "string"}, "provider": ref("Provider"), "name": {"type": "string"},
+        "domain": {"type": "string"},
+        "credentials": {"type": "object", "additionalProperties": {"type": "string"},
+                        "description": "t2: access_token, refresh_token; vats, phonet: api_key; cloudpbx: token"},
+        "crm": ref("CrmView"), "switches": {"type": "object"}, "settings": {"type": "object"}},
+        ["id", "provider", "name", "domain", "credentials", "crm", "switches", "settings"]),
+    "Provider": {"enum": ["t2", "vats", "phonet", "cloudpbx"]},
+    "Credentials": obj({"id": {"type": "string"},
+                        "credentials": {"type": "object", "additionalProperties": {"type": "string"}}},
+                       ["id", "credentials"]),
+    "StateParts": obj({
+        "employees": {"type": "array", "items": ref("Employee")},
+        "departments": {"type": "array", "items": ref("Department")},
+        "numbers": {"type": "array", "items": ref("CompanyNumber")},
+        "sims": {"type": "array", "items": ref("SimCard")},
+        "blacklist": {"type": "array", "items": ref("BlacklistEntry")},
+        "block_anonymous": {"type": "boolean"},
+        "managers": {"type": "array", "items": ref("PersonalManager")},
+        "contacts": {"type": "array", "items": ref("Contact")},
+        "cdr_count": {"type": "integer", "minimum": 0, "description": "all records; `cdrs` may hold only the last ones"},
+        "cdrs": {"type": "array", "items": ref("CallRecord")},
+        "next_ids": {"type": "object", "additionalProperties": {"type": "integer"}}},
+        ["employees", "departments", "numbers", "sims", "blacklist", "block_anonymous", "managers",
+         "contacts", "cdr_count", "cdrs", "next_ids"]),
+    "AccountState": {"allOf": [ref("StateParts"),
+                               obj({"id": {"type": "string"}, "provider": ref("Provider")}, ["id", "provider"])]},
+    "Reset": obj({"reset": {"type": "array", "items": {"type": "string"}}}, ["reset"]),
+    "Drained": obj({"drained": {"type": "boolean"}, **{k: {"type": "integer"} for k in
+                   ("queued", "delivered", "failed", "overflow", "attempts", "pending")}}, ["drained", "pending"]),
+    "CallPlaced": obj({"call_id": {"type": "string"}}, ["call_id"]),
+    "CallView": {"allOf": [ref("CallRecord"), obj({
+        "call_id": {"type": "string"}, "wait_s": {"type": "integer"}, "talk_s": {"type": "integer"},
+        "duration_s": {"type": "integer"}, "started": {"type": "string", "format": "date-time"},
+        "ended": {"type": "string", "format": "date-time"}},
+        ["call_id", "wait_s", "talk_s", "duration_s", "started", "ended"])],
+        "description": "A finished call: its record (CDR) with derived times."},
+    "LiveCall": obj({
+        "call_id": {"type": "string"}, "account": {"type": "string"},
+        "direction": {"enum": ["in", "out", "internal"]}, "from": {"type": "string"}, "to": {"type": "string"},
+        "client": {"type": "string"}, "trunk": {"type": "string"},
+        "state": {"enum": ["created", "ringing", "answered", "ended"]}, "outcome": nullable("string"),
+        "employee_id": nullable("integer"), "department_id": nullable("string"),
+        "created_at": {"type": "string", "format": "date-time"},
+        "answered_at": {"type": ["string", "null"], "format": "date-time"},
+        "ended_at": {"type": ["string", "null"], "format": "date-time"},
+        "legs": {"type": "array", "items": obj({
+            "id": {"type": "string"}, "kind": {"enum": ["employee", "client"]}, "number": {"type": "string"},
+            "employee_id": nullable("integer"), "parent_id": nullable("string"), "result": {"type": "string"}},
+            ["id", "kind", "number", "employee_id", "parent_id", "result"])}},
+        ["call_id", "account", "direction", "from", "to", "state", "outcome", "created_at", "legs"]),
+    "ScenarioRun": obj({
+        "scenario": {"type": "string", "minLength": 1, "description": "the scenario's YAML text"},
+        "source": {"type": "string", "description": "a file name for messages"},
+        "provider": {"type": "string", "description": "one id, a comma list, or all (default)"},
+        "crm_url": {"type": "string", "pattern": "^https?://", "description": "default: a recording CRM inside the server"},
+        "crm_timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 120}}, ["scenario"]),
+    "ScenarioReports": obj({"passed": {"type": "boolean"},
+                            "reports": {"type": "array", "items": {"allOf": [ref("ScenarioReport"), obj({"passed": {"type": "boolean"}}, ["passed"])]}}},
+                           ["passed", "reports"]),
+    "ScenarioProblems": {"allOf": [ref("Error"), obj({"problems": {"type": "array", "items": obj({
+        "line": nullable("integer"), "field": {"type": "string"}, "reason": {"type": "string"}}, ["line", "field", "reason"])}})]},
+    "HungUp": obj({"call_id": {"type": "string"}, "state": {"const": "ended"}}, ["call_id", "state"]),
+    "SnapshotAccount": obj({
+        "id": {"type": "string"}, "provider": ref("Provider"), "name": {"type": "string"},
+        "domain": {"type": "string"}, "config": ref("AccountConfig"),
+        "credentials": {"type": "object", "additionalProperties": {"type": "string"}},
+        "crm": ref("CrmTarget"), "settings": {"type": "object"}, "switches": {"type": "object"},
+        "state": {"allOf": [ref("StateParts"), obj({"provider_data": {"type": "object"}}, ["provider_data"])]}},
+        ["id", "provider", "name", "domain", "config", "credentials", "crm", "settings", "switches", "state"],
+        extra=False),
+    "Snapshot": obj({
+        "format": {"const": "pbx-simulator/snapshot"},
+        "version": {"type": "integer", "minimum": 1, "description": "1; a newer version is refused"},
+        "generator": {"type": "string"}, "seed": {"type": "integer"},
+        "clock": obj({"now": {"type": "string", "format": "date-time"}, "mode": {"type": "string"},
+                      "timestamp": {"type": "number"}}, ["now", "mode", "timestamp"], extra=False),
+        "accounts": {"type": "array", "items": ref("SnapshotAccount")},
+        "skipped": {"type": "array", "items": {"type": "string"},
+                    "description": "provider_data entries left out: JSON would not bring them back as they are"}},
+        ["format", "version", "seed", "clock", "accounts"], extra=False,
+        description="The whole simulator: every account's configuration, credentials, CRM target, switches, settings and state, and the clock. Live calls are not in it."),
+    "SnapshotRestored": obj({
+        "restored": {"type": "array", "items": {"type": "string"}},
+        "removed": {"type": "array", "items": {"type": "string"}},
+        "kept": {"type": "array", "items": {"type": "string"}},
+        "clock": ref("Clock"), "skipped": {"type": "array", "items": {"type": "string"}}},
+        ["restored", "removed", "kept", "clock", "skipped"]),
+})
+
+def jresp(desc, schema):
+    return {"description": desc, "content": {"application/json": {"schema": schema}}}
+
+R = {
+    "Unauthorized": jresp("The server runs with --admin-token and the request lacks `Authorization: Bearer <token>`.", ref("Error")),
+    "BadRequest": jresp("Bad input; the message says what is wrong. Nothing was changed.", ref("Error")),
+    "NoAccount": jresp("No such account.", ref("Error")),
+    "TooLarge": jresp("The body is larger than the server's body_limit.", ref("HttpError")),
+}
+rr = lambda name: {"$ref": f"#/components/responses/{name}"}
+P = {
+    "account": {"name": "account", "in": "query", "required": False, "schema": {"type": "string"},
+                "description": "only this account"},
+    "limit": {"name": "limit", "in": "query", "required": False, "schema": {"type": "string", "pattern": "^-?[0-9]+$"},
+              "description": "the newest N entries"},
+    "id": {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}, "description": "account id"},
+}
+pr = lambda name: {"$ref": f"#/components/parameters/{name}"}
+
+def op(summary, responses, *, tag, params=None, body=None, secured=True, opid, description=None):
+    o = {"operationId": opid, "summary": summary, "tags": [tag]}
+    if description:
+        o["description"] = description
+    if params:
+        o["parameters"] = params
+    if body:
+        o["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    if secured:
+        responses = {**responses, "401": rr("Unauthorized")}
+    else:
+        o["security"] = [{}]
+    o["responses"] = responses
+    return o
+
+q = lambda name, desc, schema=None: {"name": name, "in": "query", "required": False,
+                                      "schema": schema or {"type": "string"}, "description": desc}
+paths = {
+    "/_sim/health": {"get": op("Health check (open even with --admin-token)", {"200": jresp("Running.", ref("Health"))},
+                               tag="server", secured=False, opid="health")},
+    "/_sim/accounts": {
+        "get": op("List accounts with their credentials and CRM targets",
+                  {"200": jresp("Every account.", {"type": "array", "items": ref("Account")})}, tag="accounts", opid="listAccounts"),
+        "post": op("Create an account (as in the configuration file)",
+                   {"201": jresp("Created, seeded.", ref("Account")), "400": rr("BadRequest"),
+                    "409": jresp("An account with this id exists.", ref("Error")), "413": rr("TooLarge")},
+                   tag="accounts", body=ref("AccountConfig"), opid="createAccount")},
+    "/_sim/accounts/{id}": {
+        "parameters": [pr("id")],
+        "get": op("One account", {"200": jresp("The account.", ref("Account")), "404": rr("NoAccount")},
+                  tag="accounts", opid="getAccount"),
+        "patch": op("Change name, domain, CRM target, switches or settings",
+                    {"200": jresp("The account as it is now.", ref("Account")), "400": rr("BadRequest"),
+                     "404": rr("NoAccount"), "413": rr("TooLarge")},
+                    tag="accounts", body=ref("AccountPatch"), opid="patchAccount",
+                    description="A CRM URL set here is added to the webhook allow-list.")},
+    "/_sim/accounts/{id}/credentials/regenerate": {
+        "parameters": [pr("id")],
+        "post": op("New credentials; the old ones stop working",
+                   {"200": jresp("The new credentials.", ref("Credentials")), "404": rr("NoAccount")},
+                   tag="accounts", opid="regenerateCredentials")},
+    "/_sim/accounts/{id}/state": {
+        "parameters": [pr("id")],
+        "get": op("The account's state: employees, departments, numbers, SIMs, blacklist, managers, contacts, calls",
+                  {"200": jresp("The state.", ref("AccountState")), "400": rr("BadRequest"), "404": rr("NoAccount")},
+                  tag="accounts", opid="getAccountState",
+                  params=[q("cdr_limit", "how many of the newest call records (default 100)",
+                            {"type": "string", "pattern": "^-?[0-9]+$"})])},
+    "/_sim/clock": {
+        "get": op("The simulator's time and clock mode", {"200": jresp("The clock.", ref("Clock"))},
+                  tag="clock", opid="getClock"),
+        "post": op("Move the clock: advance or set", {"200": jresp("The clock after the move.", ref("Clock")),
+                                                     "400": rr("BadRequest"), "413": rr("TooLarge")},
+                   tag="clock", body=ref("ClockMove"), opid="moveClock")},
+    "/_sim/reset": {"post": op("Back to the configured seed state (credentials stay)",
+                               {"200": jresp("The accounts reset.", ref("Reset")), "404": rr("NoAccount")},
+                               tag="server", opid="reset", params=[P["account"]])},
+    "/_sim/requests": {"get": op("The request journal (credentials in queries masked)",
+                                 {"200": jresp("Newest last.", {"type": "array", "items": ref("RequestEntry")}),
+                                  "400": rr("BadRequest")}, tag="journals", opid="listRequests",
+                                 params=[P["account"], P["limit"]])},
+    "/_sim/webhooks": {"get": op("The webhook journal: every attempt, the CRM's answer and the contract check",
+                                 {"200": jresp("Newest last.", {"type": "array", "items": ref("WebhookAttempt")}),
+                                  "400": rr("BadRequest")}, tag="journals", opid="listWebhooks",
+                                 params=[P["account"], q("call", "only this call id"), q("hook", "only this hook (history, contact, call.dial ...)"),
+                                         {**P["limit"], "description": "the newest N entries (default 1000)"}])},
+    "/_sim/webhooks/drain": {"post": op("Wait (real time) until every queued webhook was attempted",
+                                        {"200": jresp("Whether the queue emptied in time, and the counters.", ref("Drained"))},
+                                        tag="journals", opid="drainWebhooks",
+                                        params=[q("timeout", "seconds to wait (default 10)", {"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?$"})])},
+    "/_sim/calls": {
+        "post": op("Place an ad-hoc call", {"201": jresp("The call started.", ref("CallPlaced")), "400": rr("BadRequest"),
+                                            "404": rr("NoAccount"), "413": rr("TooLarge")},
+                   tag="calls", body=ref("CallRequest"), opid="placeCall"),
+        "get": op("Finished calls (records), or live calls with live=1",
+                  {"200": jresp("Calls.", {"type": "array", "items": {"anyOf": [ref("CallView"), ref("LiveCall")]}}),
+                   "400": rr("BadRequest"), "404": rr("NoAccount")},
+                  tag="calls", opid="listCalls", params=[P["account"], q("live", "1: the calls going on now"),
+                                                         {**P["limit"], "description": "the newest N records per account (default 100)"}])},
+    "/_sim/calls/{call_id}/hangup": {
+        "parameters": [{"name": "call_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "post": op("End a live call now", {"200": jresp("Ended.", ref("HungUp")), "404": rr("NoAccount")},
+                   tag="calls", opid="hangupCall",
+                   params=[{"name": "account", "in": "query", "required": True, "schema": {"type": "string"}},
+                           q("side", "who hangs up: A (caller) or B (callee, default)", {"enum": ["A", "B"]})])},
+    "/_sim/scenarios/run": {
+        "post": op("Run a YAML scenario inside this server (pbx-sim run --server)",
+                   {"200": jresp("A report per provider; each runs on a fresh account scenario-<provider>.", ref("ScenarioReports")),
+                    "400": jresp("Not a valid scenario, provider or CRM URL: each problem with its line.", ref("ScenarioProblems")),
+                    "413": rr("TooLarge")},
+                   tag="scenarios", body=ref("ScenarioRun"), opid="runScenario")},
+    "/_sim/snapshot": {
+        "get": op("Export the whole simulator as a snapshot", {"200": jresp("The snapshot.", ref("Snapshot"))},
+                  tag="snapshot", opid="exportSnapshot"),
+        "put": op("Import a snapshot (all or nothing)",
+                  {"200": jresp("What was restored.", ref("SnapshotRestored")),
+                   "400": jresp("Not a usable snapshot (corrupt, foreign, newer version, bad field); nothing was changed.", ref("Error")),
+                   "413": rr("TooLarge")},
+                  tag="snapshot", body=ref("Snapshot"), opid="importSnapshot",
+                  description="Accounts the snapshot does not hold are removed unless keep_others=1. Live calls of the replaced accounts are hung up.",
+                  params=[q("clock", "forward (default): move the clock up to the snapshot's time if it is behind, never back; exact: set it to the snapshot's time; keep: leave it",
+                            {"enum": ["forward", "exact", "keep"]}),
+                          q("keep_others", "1: keep accounts the snapshot does not hold", {"enum": ["0", "1", "true", "false", "yes", "no", ""]})])},
+    "/_sim/openapi/{name}.json": {
+        "parameters": [{"name": "name", "in": "path", "required": True,
+                        "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"},
+                        "description": "admin, or a provider's id"}],
+        "get": op("An OpenAPI document: this one (admin) or a provider's",
+                  {"200": jresp("The document.", {"type": "object", "required": ["openapi"]}),
+                   "404": jresp("No such document.", ref("Error"))}, tag="server", opid="openapiDocument")},
+}
+
+doc = {
+    "openapi": "3.1.0",
+    "info": {"title": "pbx-simulator admin API", "version": "1",
+             "description": "The simulator's own API under /_sim: health, accounts and credentials, clock, reset, journals, ad-hoc calls, snapshots. The CLI, the pytest plugin and CI use it. With `pbx-sim serve --admin-token TOKEN` (or PBX_SIM_ADMIN_TOKEN) every path but /_sim/health needs `Authorization: Bearer TOKEN`."},
+    "servers": [{"url": "http://127.0.0.1:8080", "description": "pbx-sim serve (default)"}],
+    "tags": [{"name": t} for t in ("server", "accounts", "clock", "journals", "calls", "scenarios", "snapshot")],
+    "security": [{}, {"adminToken": []}],
+    "paths": paths,
+    "components": {
+        "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer",
+                                           "description": "the --admin-token / PBX_SIM_ADMIN_TOKEN value"}},
+        "parameters": {"id": P["id"]},
+        "responses": R,
+        "schemas": dict(sorted(components.items())),
+    },
+}
+OUT = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).with_name("admin.json")
+OUT.write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

@@ -1,0 +1,381 @@
+"""Snapshots: the whole simulator's state as one JSON document, and the ``--state-file``.
+
+A snapshot holds, per account, its configuration (so a reset still goes back to the seed),
+credentials, switches, settings, CRM target and the whole ``AccountState`` (every CDR, the
+next ids, ``provider_data`` where it survives JSON unchanged), plus a format marker, a
+version and the clock's time. Live calls are not in it: a snapshot is what the PBX holds
+between calls.
+
+- ``GET /_sim/snapshot`` exports one, ``PUT /_sim/snapshot`` imports one (all or nothing:
+  a bad document is refused with 400 and a message, and the state is unchanged).
+- ``pbx-sim serve --state-file FILE [--snapshot-every N]`` loads FILE at start and writes it
+  on SIGTERM/SIGINT and every N seconds, atomically (temp file + ``os.replace``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import logging
+import os
+import random
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from . import __version__
+from .config import AccountConfig, CrmTarget
+from .core.accounts import Account
+from .core.policy import OutcomePolicy
+from .core.store import AccountState
+from .sim import SIM, Simulator
+
+log = logging.getLogger("simulator.snapshot")
+
+FORMAT = "pbx-simulator/snapshot"
+VERSION = 1
+CLOCK_MODES = ("forward", "exact", "keep")
+MAX_SNAPSHOT_BYTES = 1024 ** 3   # a snapshot may be far larger than an API request
+
+
+class SnapshotError(ValueError):
+    """A snapshot that cannot be used; the message is meant for a person."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _ClockImage(_Model):
+    now: str
+    mode: str
+    timestamp: float
+
+
+class _AccountImage(_Model):
+    id: str
+    provider: Literal["t2", "vats", "phonet", "cloudpbx"]
+    name: str
+    domain: str
+    config: AccountConfig
+    credentials: dict[str, str]
+    crm: CrmTarget
+    settings: dict[str, Any]
+    switches: dict[str, Any]
+    state: dict[str, Any]
+
+
+class _Document(_Model):
+    format: str
+    version: int
+    generator: str = ""
+    seed: int
+    clock: _ClockImage
+    accounts: list[_AccountImage]
+    skipped: list[str] = Field(default_factory=list)
+
+
+def _json_safe(value: Any) -> bool:
+    """True when ``value`` comes back from JSON equal, types and all (no tuples, no int keys)."""
+    try:
+        return json.loads(json.dumps(value)) == value
+    except (TypeError, ValueError):
+        return False
+
+
+@dataclass
+class Snapshot:
+    """One simulator's state as a JSON document (``data``), checked when read."""
+    data: dict
+    _doc: "_Document | None" = field(default=None, repr=False)
+
+    # ---- taking ----------------------------------------------------------------------------
+    @classmethod
+    def take(cls, sim: Simulator) -> "Snapshot":
+        accounts, skipped = [], []
+        for account in sim.accounts.values():
+            state = account.state.to_json()
+            provider_data = {}
+            for key, value in account.state.provider_data.items():
+                if _json_safe(value):
+                    provider_data[key] = copy.deepcopy(value)
+                else:
+                    skipped.append(f"{account.id}.provider_data.{key}")
+            state["provider_data"] = provider_data
+            accounts.append({
+                "id": account.id, "provider": account.provider, "name": account.name,
+                "domain": account.domain,
+                "config": account.config.model_dump(mode="json"),
+                "credentials": dict(account.credentials),
+                "crm": account.crm.model_dump(mode="json"),
+                "settings": copy.deepcopy(account.settings),
+                "switches": copy.deepcopy(account.switches),
+                "state": state,
+            })
+        for item in skipped:
+            log.debug("snapshot: %s is not JSON-serialisable as it is; left out", item)
+        return cls({
+            "format": FORMAT, "version": VERSION, "generator": f"pbx-simulator {__version__}",
+            "seed": sim.seed,
+            "clock": {**sim.clock.snapshot(), "timestamp": sim.clock.timestamp()},
+            "accounts": accounts,
+            "skipped": skipped,
+        })
+
+    def to_bytes(self) -> bytes:
+        return json.dumps(self.data, ensure_ascii=False, separators=(",", ":"), default=_not_json).encode("utf-8")
+
+    # ---- reading ---------------------------------------------------------------------------
+    @classmethod
+    def parse(cls, raw: bytes | str, source: str = "snapshot") -> "Snapshot":
+        """Check a document from a file or a request; ``SnapshotError`` says what is wrong."""
+        if isinstance(raw, bytes):
+            try:
+                raw = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise SnapshotError(f"{source}: not a pbx-simulator snapshot (not UTF-8 text)") from None
+        if not raw.strip():
+            raise SnapshotError(f"{source}: empty, not a pbx-simulator snapshot")
+        try:
+            data = json.loads(raw)
+        except ValueError as err:
+            raise SnapshotError(f"{source}: corrupt, not valid JSON ({err})") from None
+        return cls.from_json(data, source)
+
+    @classmethod
+    def from_json(cls, data: Any, source: str = "snapshot") -> "Snapshot":
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise SnapshotError(f"{source}: not a pbx-simulator snapshot "
+                                f"(it has no \"format\": \"{FORMAT}\" marker)")
+        version = data.get("version")
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise SnapshotError(f"{source}: snapshot has no valid \"version\"")
+        if version > VERSION:
+            raise SnapshotError(f"{source}: snapshot version {version} was written by a newer "
+                                f"pbx-simulator; this one reads version {VERSION}")
+        try:
+            doc = _Document.model_validate(data)
+        except ValidationError as err:
+            raise SnapshotError(f"{source}: invalid snapshot: " + "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: "
+                f"{'unknown field' if e['type'] == 'extra_forbidden' else e['msg']}"
+                for e in err.errors()[:8])) from None
+        seen: set[str] = set()
+        for i, image in enumerate(doc.accounts):
+            where = f"accounts.{i} ({image.id})"
+            if image.id in seen:
+                raise SnapshotError(f"{source}: account {image.id!r} appears twice")
+            seen.add(image.id)
+            if image.config.id != image.id or image.config.provider != image.provider:
+                raise SnapshotError(f"{source}: {where}: config names account "
+                                    f"{image.config.id!r} of {image.config.provider!r}")
+            try:
+                AccountState.from_json(image.state)
+            except ValueError as err:
+                raise SnapshotError(f"{source}: {where}.state.{err}") from None
+        return cls(data, doc)
+
+    @classmethod
+    def read(cls, path: str | os.PathLike) -> "Snapshot":
+        p = Path(path)
+        try:
+            raw = p.read_bytes()
+        except IsADirectoryError:
+            raise SnapshotError(f"{p}: is a directory, not a snapshot file") from None
+        except OSError as err:
+            raise SnapshotError(f"{p}: cannot read: {err.strerror or err}") from None
+        return cls.parse(raw, str(p))
+
+    def write(self, path: str | os.PathLike) -> None:
+        """Write atomically: a temp file beside ``path`` (mode 0600: it holds credentials),
+        flushed to disk, then renamed over ``path``. A crash leaves the old file or the new."""
+        p = Path(path)
+        body = self.to_bytes()
+        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent or Path("."))
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(body)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, p)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+
+    # ---- restoring -------------------------------------------------------------------------
+    async def restore(self, sim: Simulator, *, keep_others: bool = False,
+                      clock: str = "forward") -> dict:
+        """Make ``sim`` hold this snapshot's accounts. Accounts the snapshot does not have are
+        removed unless ``keep_others``. The clock: ``forward`` moves it to the snapshot's time
+        when that is later (never back: what happened since stays in the past), ``exact`` sets
+        it to the snapshot's time, ``keep`` leaves it."""
+        if clock not in CLOCK_MODES:
+            raise SnapshotError(f"clock must be one of {', '.join(CLOCK_MODES)}")
+        if self._doc is None:         # built by take(): check it like a document from outside
+            self._doc = Snapshot.from_json(json.loads(self.to_bytes()))._doc
+        doc = self._doc
+        # fresh objects on every restore: one snapshot may be restored many times (the pytest
+        # plugin restores the same one before each test), and tests change what they get
+        states = {image.id: AccountState.from_json(copy.deepcopy(image.state)) for image in doc.accounts}
+        restored = [image.id for image in doc.accounts]
+        removed = [aid for aid in sim.accounts if aid not in restored and not keep_others]
+        for aid in [*restored, *removed]:
+            await self._retire(sim, aid)
+        kept = {aid: sim.accounts[aid] for aid in sim.accounts if aid not in restored and aid not in removed}
+        sim.accounts.clear()
+        for image in doc.accounts:
+            sim.accounts[image.id] = self._account(sim, image, states[image.id])
+            sim.account_configs[image.id] = sim.accounts[image.id].config
+        sim.accounts.update(kept)
+        for aid in removed:
+            sim.account_configs.pop(aid, None)
+        for image in doc.accounts:
+            sim.providers[image.provider].attach(sim, sim.accounts[image.id])
+        when = doc.clock.timestamp
+        if clock == "exact" or (clock == "forward" and when > sim.clock.timestamp()):
+            await sim.clock.set(datetime.fromtimestamp(when, tz=timezone.utc))
+        return {"restored": restored, "removed": removed, "kept": list(kept),
+                "clock": sim.clock.snapshot(), "skipped": list(doc.skipped)}
+
+    @staticmethod
+    async def _retire(sim: Simulator, account_id: str) -> None:
+        old = sim.accounts.get(account_id)
+        if old is None:
+            return
+        calls = sim.engine.live_calls(account_id)
+        for call in calls:
+            await sim.engine.hangup(account_id, call.id)
+        # let them end while the old account is still the one their events are mapped for
+        pending = [c.done for c in calls if c.done is not None and not c.done.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=5)
+        sim.providers[old.provider].reset(sim, old)
+
+    @staticmethod
+    def _account(sim: Simulator, image: _AccountImage, state: AccountState) -> Account:
+        crm = image.crm.model_copy(deep=True)
+        if crm.encoding is None:
+            crm.encoding = sim.providers[image.provider].default_encoding
+        for url in (crm.url, crm.lookup_url, crm.events_url, crm.utm_url):
+            if url:
+                sim.webhooks.allowed_urls.add(url)
+        return Account(
+            id=image.id, provider=image.provider, name=image.name, domain=image.domain,
+            config=image.config.model_copy(deep=True), crm=crm, settings=copy.deepcopy(image.settings),
+            state=state, policy=OutcomePolicy(image.config.outcome_policy),
+            rng=random.Random(f"{sim.seed}:{image.id}:runtime"),
+            credentials=dict(image.credentials), switches=copy.deepcopy(image.switches))
+
+
+def _not_json(value: Any) -> Any:
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
+
+
+# ---- the state file --------------------------------------------------------------------------
+
+class StateFile:
+    """``--state-file``: loaded at start, written on shutdown and every ``every`` seconds."""
+
+    def __init__(self, path: str | os.PathLike, every: float | None = None):
+        self.path = Path(path)
+        self.every = every if every and every > 0 else None
+        self._task: asyncio.Task | None = None
+        self._lock = asyncio.Lock()
+        self.saves = 0
+
+    async def load(self, sim: Simulator) -> str:
+        """Restore the file into ``sim``; a line for a person. ``SnapshotError`` when the file
+        is corrupt or foreign (then it is left as it is and nothing is written over it)."""
+        if not self.path.exists():
+            if not self.path.parent.is_dir():
+                raise SnapshotError(f"{self.path}: directory {self.path.parent} does not exist")
+            return f"state file {self.path} does not exist yet: starting from the configuration"
+        snap = Snapshot.read(self.path)
+        # accounts added to the configuration since the file was written are kept
+        result = await snap.restore(sim, keep_others=True, clock="forward")
+        return (f"state loaded from {self.path}: {len(result['restored'])} account(s), "
+                f"clock {result['clock']['now']}")
+
+    async def save(self, sim: Simulator) -> None:
+        async with self._lock:
+            snap = Snapshot.take(sim)            # on the loop: a consistent picture
+            await asyncio.to_thread(snap.write, self.path)
+            self.saves += 1
+            log.info("state written to %s", self.path)
+
+    def start(self, sim: Simulator) -> None:
+        if self.every and self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._periodic(sim))
+
+    async def _periodic(self, sim: Simulator) -> None:
+        # Real asyncio time on purpose, not sim.clock: "every N seconds" is about how much work
+        # a crash may lose (persistence), not about simulated time. A loop sleeping on
+        # sim.clock would never fire in manual mode, and in instant mode it would always be a
+        # sleeper to wake, so the clock would jump ahead forever.
+        while True:
+            await asyncio.sleep(self.every)
+            try:
+                await self.save(sim)
+            except Exception as err:       # a full disk must not stop the server
+                log.error("cannot write state file %s: %s", self.path, err)
+
+    async def stop(self, sim: Simulator) -> None:
+        """Stop the periodic writer and write the file one last time."""
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+        await self.save(sim)
+
+
+# ---- admin API -------------------------------------------------------------------------------
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/_sim/snapshot")
+async def export_snapshot(request: web.Request) -> web.Response:
+    snap = Snapshot.take(request.app[SIM])
+    return web.Response(body=snap.to_bytes(), content_type="application/json", charset="utf-8")
+
+
+async def _read_body(request: web.Request) -> bytes:
+    """The whole body, past the server's request limit (client_max_size), up to a snapshot's."""
+    chunks, size = [], 0
+    async for chunk in request.content.iter_chunked(1 << 20):
+        size += len(chunk)
+        if size > MAX_SNAPSHOT_BYTES:
+            raise SnapshotError(f"snapshot: larger than {MAX_SNAPSHOT_BYTES} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@routes.put("/_sim/snapshot")
+async def import_snapshot(request: web.Request) -> web.Response:
+    clock = request.query.get("clock", "forward")
+    if clock not in CLOCK_MODES:
+        return web.json_response({"error": f"clock must be one of {', '.join(CLOCK_MODES)}"}, status=400)
+    keep_others = request.query.get("keep_others", "").lower() in ("1", "true", "yes")
+    try:
+        snap = Snapshot.parse(await _read_body(request), "snapshot")
+    except SnapshotError as err:
+        return web.json_response({"error": str(err)}, status=400)
+    result = await snap.restore(request.app[SIM], keep_others=keep_others, clock=clock)
+    return web.json_response(result)
+
+
+__all__ = ["FORMAT", "VERSION", "Snapshot", "SnapshotError", "StateFile", "routes"]
