@@ -66,7 +66,7 @@ async def journal_middleware(request: web.Request, handler):
         if provider is None:
             p = _provider_for(request)
             provider = p.id if p else None
-        sim.requests.add(at=sim.clock.now().isoformat().replace("+00:00", "Z"), method=request.method,
+        sim.requests.add(at=sim.clock.timestamp(), method=request.method,
                          path=path, status=status, latency_ms=latency, account=request.get(ACCOUNT_KEY),
                          provider=provider, remote=request.remote)
         if access.isEnabledFor(logging.INFO):

@@ -6,19 +6,22 @@ import itertools
 import re
 from collections import deque
 from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
 
 # Credentials never reach the journal or the log: these query values are masked.
 _SECRET_PARAMS = re.compile(r"(?i)\b(token|api_?key|apikey|crm_token|access_token|refresh_token|password)=([^&]*)")
 
 
 def redact(path_qs: str) -> str:
+    if "=" not in path_qs:
+        return path_qs
     return _SECRET_PARAMS.sub(lambda m: f"{m.group(1)}=***", path_qs)
 
 
 @dataclass
 class RequestEntry:
     id: int
-    at: str
+    at: float            # simulator time, epoch seconds (rendered as ISO-8601 in to_json)
     method: str
     path: str
     status: int
@@ -28,7 +31,9 @@ class RequestEntry:
     remote: str | None
 
     def to_json(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        data["at"] = datetime.fromtimestamp(self.at, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+        return data
 
 
 class RequestJournal:

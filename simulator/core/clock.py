@@ -196,9 +196,9 @@ class Clock:
         """Instant mode: jump to the next wake-up whenever everything is waiting."""
         while True:
             await self._settle()
-            live = [s for s in self._sleepers if not s[2].done()]
-            if not live:
-                self._sleepers.clear()
+            while self._sleepers and self._sleepers[0][2].done():   # cancelled sleeps
+                heapq.heappop(self._sleepers)
+            if not self._sleepers:
                 return
             await self._run_until(self._sleepers[0][0])
 

@@ -9,9 +9,8 @@ of talk, capped at ``MAX_SECONDS``.
 from __future__ import annotations
 
 import random
-from functools import lru_cache
 
-from faker import Faker
+from .seed import faker_for
 
 FRAME_MS = 36
 _HEADER = bytes((0xFF, 0xF3, 0x18, 0xC0))   # MPEG-2, layer III, no CRC, 8 kbps, 16 kHz, mono
@@ -39,7 +38,7 @@ def transcript(call_id: str, talk_s: float, locale: str = "ru_RU") -> list[dict]
     start and end times in seconds from the start of the recording. The same call id gives
     the same words."""
     rng = random.Random(call_id)
-    fake = _faker(locale)
+    fake = faker_for(locale)
     fake.seed_instance(rng.randrange(1 << 30))
     words: list[dict] = []
     t = 0.5
@@ -56,8 +55,3 @@ def transcript(call_id: str, talk_s: float, locale: str = "ru_RU") -> list[dict]
         t += rng.uniform(0.3, 1.2)
         channel = "B" if channel == "A" else "A"
     return words
-
-
-@lru_cache(maxsize=4)
-def _faker(locale: str) -> Faker:
-    return Faker(locale)   # building one is slow; re-seeded per transcript

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import re
+from functools import lru_cache
 
 from faker import Faker
 
@@ -39,6 +40,12 @@ DEPARTMENT_NAMES_UK = [
 ]
 CALL_ORDER_CYCLE = ("ALL", "BYORDER", "EVENLY", "WATERFALL")
 WORK_HOURS = {d: ["09:00-18:00"] for d in ("mon", "tue", "wed", "thu", "fri")}
+
+
+@lru_cache(maxsize=8)
+def faker_for(locale: str) -> Faker:
+    """One Faker per locale (building one reads dozens of modules); callers re-seed it."""
+    return Faker(locale)
 
 
 def locale_of(cfg: AccountConfig) -> str:
@@ -109,7 +116,7 @@ def build_state(cfg: AccountConfig, seed: int, now: float) -> AccountState:
     state = AccountState()
     rng = random.Random(f"{seed}:{cfg.id}:seed")
     locale = locale_of(cfg)
-    fake = Faker(locale)
+    fake = faker_for(locale)
     fake.seed_instance(rng.randrange(1 << 31))
     numbers = NumberFactory(rng, cfg.provider == "phonet" or locale == "uk_UA")
     domain = cfg.domain or f"{cfg.id}.example.com"
