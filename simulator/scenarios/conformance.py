@@ -52,8 +52,13 @@ def catalogue(provider: str, duplicates: bool = False) -> str:
     def call(kind, cid, **kw):
         return {kind: {"id": cid, **kw, "background": True}}
 
+    closed = "74950000009"
     steps = [
         {"add_employee": {"login": "yozhikova", "name": "Ёжикова Юлия Щукина-Эльдарова", "ext": "720"}},
+        {"add_employee": {"login": "resting", "name": "Отдыхаева Ольга", "ext": "721",
+                          "direct_number": "74951110021", "dnd": True}},
+        {"blacklist": {"number": n["n24"].lstrip("+"), "comment": "спам"}},
+        {"route": {"number": closed, "route": {"type": "schedule", "schedule": {}}}},   # never open
         call("incoming", "answered-plus-number", **{"from": n["plus"], "to": main}, answer="manager2", talk="45s",
              caller_name="Иван Петров"),
         call("incoming", "answered-plain-number", **{"from": n["plain"], "to": direct}, talk="20s"),
@@ -68,6 +73,10 @@ def catalogue(provider: str, duplicates: bool = False) -> str:
         call("incoming", "utm-tagged", **{"from": n["n14"], "to": direct}, talk="10s",
              utm={"utm_source": "yandex", "utm_medium": "cpc", "utm_campaign": "весна"}),
         call("incoming", "cyrillic-employee", **{"from": n["n15"], "to": "yozhikova"}, talk="10s"),
+        call("incoming", "voicemail", **{"from": n["n25"], "to": "74950000005"}),
+        call("incoming", "blacklisted-caller", **{"from": n["n24"], "to": direct}),
+        call("incoming", "out-of-hours", **{"from": n["n26"], "to": closed}),
+        call("incoming", "employee-in-dnd", **{"from": n["n27"], "to": "resting"}),
         call("outgoing", "outgoing-answered", employee="manager1", to=n["n16"], talk="40s"),
         call("outgoing", "outgoing-no-answer", employee="manager1", to=n["n17"], outcome="missed"),
         call("outgoing", "outgoing-busy", employee="manager2", to=n["n18"], outcome="busy"),

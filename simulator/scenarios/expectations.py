@@ -394,7 +394,9 @@ def _history(args: dict, obs: Observed, r: ExpectationResult) -> None:
         check(f"rang {', '.join(args['rang'])}", got == want, ", ".join(str(g) for g in got) or "nobody")
     if "hangup" in args:
         side = SIDES[cdr.direction][args["hangup"]]
-        check(f"{args['hangup']} hung up", cdr.hangup_side == side, cdr.hangup_side)
+        who = {"in": {"A": "client", "B": "employee"}, "out": {"A": "employee", "B": "client"},
+               "internal": {"A": "caller", "B": "callee"}}[cdr.direction].get(cdr.hangup_side, cdr.hangup_side)
+        check(f"{args['hangup']} hung up", cdr.hangup_side == side, f"the {who}")
 
 
 # ---- account state --------------------------------------------------------------------------

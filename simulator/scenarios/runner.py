@@ -78,6 +78,9 @@ class ScenarioRun:
         self.account_id = account_id
         self.calls: dict[str, Call] = {}
         self.echo = echo or (lambda line: None)
+        # a person watching (real / xN speed with echo): webhooks are printed as they go
+        self.live = echo is not None and sim.clock.mode in ("real", "scale")
+        self._echoed = 0
         self.report = ScenarioReport(scenario.name, scenario.source, self.account.provider)
 
     @property
@@ -100,7 +103,7 @@ class ScenarioRun:
             result = StepResult(step.index, step.line, step.kind, self._describe(step),
                                 at=iso(self.sim.clock.timestamp()))
             self.report.steps.append(result)
-            self.echo(f"  {result.at[11:19]} {result.text}")
+            self.echo(f"  {result.at[11:19]}Z {result.text}")
             try:
                 if step.kind == "expect":
                     await self._settle()
@@ -109,6 +112,8 @@ class ScenarioRun:
                         self.report.expectations.append(evaluate(exp, obs))
                 else:
                     await self._step(step, result)
+                    if self.live:
+                        self._echo_webhooks()
             except StepFailed as err:
                 result.status, result.message = "failed", str(err)
                 for rest in steps:
@@ -117,6 +122,8 @@ class ScenarioRun:
                 break
         await self._finish_calls()
         await self._settle()
+        if self.live:
+            self._echo_webhooks()
         obs.refresh()
         if not any(s.status == "failed" for s in self.report.steps):
             for exp in self.scenario.expectations:
@@ -157,11 +164,28 @@ class ScenarioRun:
                 await self.sim.clock.advance(1.0)
                 moved += 1.0
             return
+        if self.live:
+            while not call.done.done():
+                try:
+                    await asyncio.wait_for(asyncio.shield(call.done), 0.25)   # wall time: a screen refresh
+                except asyncio.TimeoutError:
+                    pass
+                self._echo_webhooks()
+            return
         limit = CALL_END_LIMIT_S if self.sim.clock.mode == "instant" else None
         try:
             await asyncio.wait_for(asyncio.shield(call.done), limit)
         except asyncio.TimeoutError:
             raise StepFailed(f"the call did not end within {CALL_END_LIMIT_S:g} s of real time") from None
+
+    def _echo_webhooks(self) -> None:
+        entries = self.sim.webhook_journal.entries(self.account_id)
+        for entry in entries[self._echoed:]:
+            ms = read(entry)
+            answer = entry.error or f"{entry.status} {entry.response_body.strip()[:60]}".rstrip()
+            self.echo(f"      {entry.at[11:19]}Z → {ms[0].signature if ms else entry.hook:<18} "
+                      f"{_summary(entry.request_body)[:70]}  ← {answer} ({entry.latency_ms:.0f} ms)")
+        self._echoed = len(entries)
 
     # ---- steps ---------------------------------------------------------------------------
     def _describe(self, step: Step) -> str:

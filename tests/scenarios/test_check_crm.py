@@ -51,7 +51,7 @@ def test_the_catalogue_is_a_valid_scenario(provider):
     for case in ("answered-plus-number", "answered-plain-number", "answered-prefixed-number", "unknown-number-ivr",
                  "missed-to-voicemail", "transferred", "rated", "anonymous-caller", "cyrillic-employee",
                  "outgoing-busy", "outgoing-unavailable", "outgoing-forbidden", "outgoing-not-found",
-                 "click-to-call", "internal"):
+                 "click-to-call", "internal", "voicemail", "blacklisted-caller", "out-of-hours", "employee-in-dnd"):
         assert case in ids
     assert parse_scenario(catalogue(provider, duplicates=True), "dup").steps
 

@@ -227,3 +227,15 @@ steps:
 """)
     assert [(line, field) for line, field, _ in found] == [(2, "start"), (4, "steps[0].set_clock")]
     assert "not a valid time" in found[0][2]
+
+
+async def test_a_person_watching_sees_steps_and_webhooks_as_they_go():
+    scenario = load_scenario(Path(__file__).resolve().parents[2] / "scenarios" / "06_transfer.yaml")
+    lines: list[str] = []
+    report = await run_scenario(scenario, "vats", speed="x400", echo=lines.append)
+    assert report.status == "passed", report.render()
+    assert "incoming c1" in lines[0]
+    hooks = [line for line in lines if "→" in line and "←" in line]
+    assert [h.split("→ ")[1].split()[0] for h in hooks][:4] == ["contact", "event:INCOMING", "event:ACCEPTED",
+                                                                "event:TRANSFERRED"]
+    assert len(hooks) == len(report.webhooks)
