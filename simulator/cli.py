@@ -24,7 +24,26 @@ def _load(config_path: str | None) -> SimConfig:
         raise click.ClickException(str(err)) from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class CommandGroup(click.Group):
+    """Commands whose modules are imported only when they run: ``pbx-sim serve`` must not pay
+    for the scenario runner's imports at start-up."""
+
+    lazy = {"run": "simulator.scenarios.cli:run_command",
+            "check-crm": "simulator.scenarios.cli:check_crm_command",
+            "traffic": "simulator.scenarios.cli:traffic_command"}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*super().list_commands(ctx), *self.lazy]
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy:
+            import importlib
+            module, attr = self.lazy[name].split(":")
+            return getattr(importlib.import_module(module), attr)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=CommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="pbx-sim")
 def main() -> None:
     """A mock PBX for CRM developers: the t2, vats, phonet and cloudpbx CRM APIs on one port,
@@ -144,12 +163,6 @@ async def _serve(cfg: SimConfig, state_file: str | None = None, snapshot_every: 
             click.echo(f"cannot write state file {state.path}: {err}", err=True)
     await runner.cleanup()
 
-
-from .scenarios.cli import check_crm_command, run_command, traffic_command   # noqa: E402
-
-main.add_command(run_command)
-main.add_command(check_crm_command)
-main.add_command(traffic_command)
 
 
 if __name__ == "__main__":   # pragma: no cover

@@ -46,6 +46,7 @@ class Simulator:
         self.public_url = (config.server.public_url or
                            f"http://{config.server.host}:{config.server.port}").rstrip("/")
         self.started_at = self.clock.timestamp()
+        self.scenario_lock = asyncio.Lock()   # POST /_sim/scenarios/run: one run at a time
         self.engine.subscribe(self._dispatch)
 
     # ---- accounts --------------------------------------------------------------------------

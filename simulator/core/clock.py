@@ -24,6 +24,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
 
 MODES = ("real", "manual", "instant", "scale")
+HOLD_LIMIT_S = 150.0   # longest a held clock waits for the world outside (2 × the longest CRM timeout)
 
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
@@ -72,6 +73,7 @@ class Clock:
         self._sleepers: list[tuple[float, int, asyncio.Future]] = []
         self._seq = itertools.count()
         self._holds = 0
+        self._released: asyncio.Event | None = None
         self._changed: asyncio.Event | None = None
         self._driver: asyncio.Task | None = None
 
@@ -132,7 +134,7 @@ class Clock:
     async def _settle(self, rounds: int = 8) -> None:
         """Let woken tasks run until every one waits again and nothing holds the clock."""
         ready = getattr(asyncio.get_running_loop(), "_ready", None)
-        waited = 0
+        deadline = None
         while True:
             if ready is None:   # a loop without a visible ready queue (uvloop): a few rounds
                 for _ in range(rounds):
@@ -143,10 +145,18 @@ class Clock:
                 while len(ready) and spins < 10000:   # other callbacks still to run
                     await asyncio.sleep(0)
                     spins += 1
-            if not self._holds or waited >= 3000:
+            if not self._holds:
                 return
-            await asyncio.sleep(0.001)   # a held clock waits (in real time) for the CRM
-            waited += 1
+            # a held clock waits, in real time, for the CRM (whose own timeout bounds this)
+            loop = asyncio.get_running_loop()
+            if deadline is None:
+                deadline = loop.time() + HOLD_LIMIT_S
+            if self._released is None:
+                self._released = asyncio.Event()
+            try:
+                await asyncio.wait_for(self._released.wait(), max(0.0, deadline - loop.time()))
+            except asyncio.TimeoutError:
+                return
 
     def _notify(self) -> None:
         if self._changed is not None:
@@ -154,23 +164,41 @@ class Clock:
             self._changed = None
 
     # ---- sleeping ------------------------------------------------------------------------
-    async def sleep(self, seconds: float) -> None:
+    async def sleep(self, seconds: float, interrupt: asyncio.Future | None = None) -> None:
+        """Sleep ``seconds`` of virtual time, or until ``interrupt`` is done (a hang-up)."""
         if seconds <= 0:
             await asyncio.sleep(0)
             return
         deadline = self.timestamp() + seconds
         if self.mode in ("real", "scale"):
-            await self._sleep_wall(deadline)
+            if interrupt is None:
+                await self._sleep_wall(deadline)
+                return
+            sleeper = asyncio.ensure_future(self._sleep_wall(deadline))
+            try:
+                await asyncio.wait({sleeper, interrupt}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                if not sleeper.done():
+                    sleeper.cancel()
             return
         fut = asyncio.get_running_loop().create_future()
         heapq.heappush(self._sleepers, (deadline, next(self._seq), fut))
         if self.mode == "instant":
             self._ensure_driver()
+
+        def wake(_: asyncio.Future) -> None:
+            if not fut.done():
+                fut.set_result(None)
+
+        if interrupt is not None:
+            interrupt.add_done_callback(wake)
         try:
             await fut
         finally:
+            if interrupt is not None:
+                interrupt.remove_done_callback(wake)
             if not fut.done():
-                fut.cancel()
+                fut.cancel()   # left in the heap as done: skipped when its time comes
 
     async def sleep_until(self, when: datetime) -> None:
         await self.sleep(when.timestamp() - self.timestamp())
@@ -211,6 +239,9 @@ class Clock:
             yield
         finally:
             self._holds -= 1
+            if not self._holds and self._released is not None:
+                self._released.set()
+                self._released = None
 
     async def close(self) -> None:
         if self._driver is not None:

@@ -294,12 +294,7 @@ class CallEngine:
             raise _Interrupted
         if seconds <= 0:
             return
-        sleeper = asyncio.ensure_future(self.clock.sleep(seconds))
-        try:
-            await asyncio.wait({sleeper, call._interrupt}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            if not sleeper.done():
-                sleeper.cancel()
+        await self.clock.sleep(seconds, call._interrupt)
         if call._interrupt.done():
             raise _Interrupted
 

@@ -9,24 +9,20 @@ an invalid scenario gets 400 with ``problems`` (line, field, reason).
 
 from __future__ import annotations
 
-import asyncio
-import weakref
-
 from aiohttp import web
 
 from ..admin.routes import _json_body
 from ..sim import SIM
-from .loader import ScenarioError, parse_scenario
-from .runner import providers_of, run_on
 
 routes = web.RouteTableDef()
-
-# one run at a time per simulator: runs reuse the account scenario-<provider>
-_locks: "weakref.WeakKeyDictionary[object, asyncio.Lock]" = weakref.WeakKeyDictionary()
 
 
 @routes.post("/_sim/scenarios/run")
 async def run_scenario_route(request: web.Request) -> web.Response:
+    # imported here: a server that never runs a scenario does not load the runner at start-up
+    from .loader import ScenarioError, parse_scenario
+    from .runner import providers_of, run_on
+
     body = await _json_body(request)
     text = body.get("scenario")
     if not isinstance(text, str) or not text.strip():
@@ -51,7 +47,6 @@ async def run_scenario_route(request: web.Request) -> web.Response:
         return web.json_response({"error": str(err), "problems": [
             {"line": line, "field": where, "reason": reason} for line, where, reason in err.problems]}, status=400)
     sim = request.app[SIM]
-    lock = _locks.setdefault(sim, asyncio.Lock())
-    async with lock:
+    async with sim.scenario_lock:   # runs reuse the account scenario-<provider>: one at a time
         reports = [await run_on(sim, scenario, p, crm_url, timeout) for p in providers]
     return web.json_response({"passed": all(r.passed for r in reports), "reports": [r.to_json() for r in reports]})

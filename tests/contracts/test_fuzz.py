@@ -19,6 +19,8 @@ import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -58,6 +60,24 @@ def live():
     server = LiveSimulator(fuzz_config()).start()
     yield server
     server.stop()
+
+
+def known_values(live: LiveSimulator, provider: str) -> dict[str, list]:
+    """Ids that exist in the live account, by path parameter name: without them nearly every
+    generated path names nothing and only the 404 branch is exercised."""
+    state = live.sim.account(provider).state
+    calls = [c.id for c in state.cdrs]
+    recorded = [c.id for c in state.cdrs if c.record_file]
+    contacts = sorted(state.contacts)
+    return {
+        "t2": {"id": sorted(state.managers), "msisdn": sorted(state.blacklist)},
+        "vats": {"login": sorted(e.login for e in state.employees.values()), "groupId": sorted(state.departments),
+                 "telnum": sorted(state.numbers) + sorted(state.sims), "callid": recorded},
+        "phonet": {"id": contacts, "cntId": contacts,
+                   "noteId": sorted(n.id for c in state.contacts.values() for n in c.notes),
+                   "uuid": calls, "name": recorded + [f"{c}-rx" for c in recorded[:2]]},
+        "cloudpbx": {"call_id": recorded},
+    }[provider]
 
 
 @lru_cache(maxsize=None)
@@ -125,17 +145,27 @@ def install_auth(schema, live: LiveSimulator, provider: str) -> None:
                 case.headers = _set(case.headers, "X-API-KEY", key)
 
     elif provider == "phonet":
-        @schema.auth(refresh_interval=None)
+        @schema.auth()
         class PhonetSession:
+            """The session the test logged in with (``login_phonet``) after resetting the
+            account: a reset ends every session."""
             def get(self, case, ctx):
-                resp = requests.post(f"{live.url}/rest/security/authorize",
-                                     json={"domain": live.sim.account("phonet").domain,
-                                           "apiKey": creds["api_key"]}, timeout=10)
-                return resp.cookies["JSESSIONID"]
+                return "current"
 
-            def set(self, case, session, ctx):
+            def set(self, case, _, ctx):
                 if "security/authorize" not in case.path:
-                    case.cookies = _set(case.cookies, "JSESSIONID", session)
+                    case.cookies = _set(case.cookies, "JSESSIONID", _phonet_session["id"])
+
+
+_phonet_session: dict[str, str] = {}
+
+
+def login_phonet(live: LiveSimulator) -> None:
+    account = live.sim.account("phonet")
+    resp = requests.post(f"{live.url}/rest/security/authorize",
+                         json={"domain": account.domain, "apiKey": account.credentials["api_key"]}, timeout=10)
+    assert resp.status_code == 200, resp.text
+    _phonet_session["id"] = resp.cookies["JSESSIONID"]
 
 
 CASES = []
@@ -150,17 +180,42 @@ for _provider in PROVIDERS:
 _installed: set[tuple[str, int]] = set()
 
 
+def install_known_values(schema, live: LiveSimulator, provider: str) -> None:
+    if getattr(schema, "_known_values_hook", False):
+        return      # reads the live server through ``live_server``: installed once per schema
+    schema._known_values_hook = True
+
+    @schema.hook
+    def flatmap_path_parameters(context, path_parameters):
+        known = _known[provider]      # a snapshot per test: generation must not see state change
+        choices = [st.just(path_parameters)]
+        for name in path_parameters or {}:
+            if known.get(name):
+                choices.append(st.sampled_from(known[name]).map(
+                    lambda value, name=name: {**path_parameters, name: value}))
+        return st.one_of(choices)
+
+
+_known: dict[str, dict[str, list]] = {}
+
+
 @pytest.mark.parametrize("provider,label,mode", CASES)
 def test_fuzz(live, provider, label, mode):
     schema = schema_of(provider)
     if (provider, id(live)) not in _installed:
         schema.auth.providers.clear()            # a new server: new credentials
         install_auth(schema, live, provider)
+        install_known_values(schema, live, provider)
         _installed.add((provider, id(live)))
+    # every operation starts from the seeded account (destructive operations ran before)
+    live.run(live.sim.reset(provider))
+    if provider == "phonet":
+        login_phonet(live)
+    _known[provider] = known_values(live, provider)
     method, path = label.split(" ", 1)
     operation = schema[path][method]
     generation = GenerationMode.POSITIVE if mode == "positive" else GenerationMode.NEGATIVE
-    strategy = operation.as_strategy(generation_mode=generation, auth_storage=schema.auth)
+    strategy = operation.as_strategy(generation_mode=generation, auth_storage=schema.auth, hooks=schema.hooks)
     session = requests.Session()
     seen: list[int] = []
 
@@ -173,6 +228,10 @@ def test_fuzz(live, provider, label, mode):
         seen.append(response.status_code)
         case.validate_response(response, checks=CHECKS)
 
-    fuzz()
+    try:
+        fuzz()
+    except Unsatisfiable:
+        if mode == "negative" and not seen:
+            pytest.skip("the document leaves nothing to negate here (every value of every parameter is valid)")
+        raise
     assert seen, "no request was made"
-    print("STATUS", provider, label, mode, sorted(seen))
