@@ -15,7 +15,7 @@ import time as _perf   # the wall time a run took, for the JUnit report (not sim
 from typing import Callable
 
 from ..config import RouteSeed, ServerConfig, SimConfig
-from ..core.clock import Clock, parse_duration
+from ..core.clock import Clock, parse_duration, parse_mode
 from ..core.engine import Call, CallScript, Transfer
 from ..core.models import BlacklistEntry, CompanyNumber, Department, DepartmentMember, Employee
 from ..core.seed import _route as route_from_seed
@@ -39,18 +39,15 @@ class StepFailed(Exception):
 
 def clock_mode(speed: str) -> str:
     """``instant`` / ``real`` / ``xN`` (or ``scale:N``) → a clock mode."""
-    s = (speed or "instant").strip().lower()
-    if s in ("instant", "real"):
-        return s
-    if s.startswith("x") or s.startswith("scale:"):
-        raw = s[1:] if s.startswith("x") else s[6:]
-        try:
-            n = float(raw)
-        except ValueError:
-            raise ValueError(f"speed {speed!r}: use instant, real or xN (e.g. x10)") from None
-        if n <= 0:
-            raise ValueError(f"speed {speed!r}: N must be positive")
-        return f"scale:{n:g}"
+    text = (speed or "instant").strip().lower()
+    try:
+        mode, scale = parse_mode(text)
+    except ValueError:
+        mode = ""
+    if mode in ("instant", "real"):
+        return mode
+    if mode == "scale":
+        return f"scale:{scale:g}"
     raise ValueError(f"speed {speed!r}: use instant, real or xN (e.g. x10)")
 
 
