@@ -65,12 +65,14 @@ class Simulator:
     async def _build(self, cfg: AccountConfig, keep_credentials: dict | None = None) -> Account:
         provider = self.providers[cfg.provider]
         now = self.clock.timestamp()
+        locale = cfg.seed.locale or provider.locale
         account = Account(
             id=cfg.id, provider=cfg.provider, name=cfg.name or cfg.id,
             domain=cfg.domain or f"{cfg.id}.example.com", config=cfg,
             crm=copy.deepcopy(cfg.crm), settings=dict(cfg.settings),
-            state=build_state(cfg, self.seed, now), policy=OutcomePolicy(cfg.outcome_policy),
-            rng=random.Random(f"{self.seed}:{cfg.id}:runtime"))
+            state=build_state(cfg, self.seed, now, locale), policy=OutcomePolicy(cfg.outcome_policy),
+            rng=random.Random(f"{self.seed}:{cfg.id}:runtime"),
+            home_utc_offset=provider.utc_offset, locale=locale)
         if account.crm.encoding is None:
             account.crm.encoding = provider.default_encoding
         for url in (account.crm.url, account.crm.lookup_url, account.crm.events_url, account.crm.utm_url):

@@ -127,7 +127,7 @@ def test_faker_seed_data_is_deterministic():
 
 
 def test_phonet_seed_is_ukrainian():
-    state = build_state(_cfg("phonet", {"generate": {"employees": 5, "numbers": 2}}), 1, 0.0)
+    state = build_state(_cfg("phonet", {"generate": {"employees": 5, "numbers": 2}}), 1, 0.0, "uk_UA")
     assert all(n.startswith("+380") and len(n) == 13 for n in state.numbers)
     assert all(e.mobile.startswith("+380") for e in state.employees.values())
 
@@ -145,3 +145,12 @@ def test_listed_seed_data_is_kept():
     assert state.numbers["74951234567"].route.target == "sales"
     assert state.blacklist_match("79008001234").comment == "спам"
     assert state.blacklist_match("79008011234") is None
+
+
+async def test_phonet_accounts_get_the_providers_locale_and_zone(sim):
+    phonet, vats = sim.account("phonet"), sim.account("vats")
+    assert (phonet.locale, phonet.utc_offset) == ("uk_UA", 2.0)
+    assert (vats.locale, vats.utc_offset) == ("ru_RU", 3.0)
+    assert all(n.startswith("+380") for n in phonet.state.numbers)
+    phonet.settings["utc_offset"] = 3
+    assert phonet.utc_offset == 3.0

@@ -13,9 +13,6 @@ from .store import AccountState
 if TYPE_CHECKING:
     from .engine import Call
 
-# Default UTC offsets of the providers' home time zones (Moscow, Kyiv in winter).
-HOME_UTC_OFFSET = {"t2": 3, "vats": 3, "cloudpbx": 3, "phonet": 2}
-
 
 @dataclass
 class Account:
@@ -35,6 +32,8 @@ class Account:
     # set by the provider: awaited before an external call is routed (vats/cloudpbx contact,
     # phonet call.settings); it may set call.contact_name / call.responsible_id
     lookup: Callable[["Account", "Call"], Awaitable[None]] | None = None
+    home_utc_offset: float = 3.0   # the provider's home zone, unless settings.utc_offset says
+    locale: str = "ru_RU"          # of generated names and numbers
 
     @property
     def record_calls(self) -> bool:
@@ -42,7 +41,7 @@ class Account:
 
     @property
     def utc_offset(self) -> float:
-        return float(self.settings.get("utc_offset", HOME_UTC_OFFSET.get(self.provider, 3)))
+        return float(self.settings.get("utc_offset", self.home_utc_offset))
 
     def default_clid(self) -> str:
         """The company number an outgoing call shows when the employee has none of their own."""

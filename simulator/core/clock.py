@@ -255,6 +255,32 @@ class Clock:
         return {"now": self.now().isoformat().replace("+00:00", "Z"), "mode": self.mode_name}
 
 
+PERIODS = ("today", "yesterday", "this_week", "last_week", "this_month", "last_month")
+
+
+def period_window(period: str, now: float, utc_offset: float) -> tuple[float, float]:
+    """[start, end) epoch seconds of a named period (``PERIODS``) around ``now``, in the zone
+    ``utc_offset`` hours from UTC; weeks start on Monday."""
+    tz = timezone(timedelta(hours=utc_offset))
+    today = datetime.fromtimestamp(now, tz).replace(hour=0, minute=0, second=0, microsecond=0)
+    day = timedelta(days=1)
+    if period == "today":
+        a, b = today, today + day
+    elif period == "yesterday":
+        a, b = today - day, today
+    elif period in ("this_week", "last_week"):
+        monday = today - timedelta(days=today.weekday())
+        a = monday if period == "this_week" else monday - 7 * day
+        b = a + 7 * day
+    elif period in ("this_month", "last_month"):
+        first = today.replace(day=1)
+        following = (first + 32 * day).replace(day=1)
+        a, b = (first, following) if period == "this_month" else ((first - day).replace(day=1), first)
+    else:
+        raise ValueError(f"unknown period {period!r}")
+    return a.timestamp(), b.timestamp()
+
+
 def utc(dt: datetime) -> datetime:
     return dt.astimezone(timezone.utc)
 
@@ -263,4 +289,4 @@ def day_start(dt: datetime) -> datetime:
     return dt.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-__all__ = ["Clock", "parse_duration", "parse_mode", "utc", "day_start", "timedelta"]
+__all__ = ["Clock", "PERIODS", "parse_duration", "parse_mode", "period_window", "utc", "day_start", "timedelta"]

@@ -52,7 +52,7 @@ async def seed_history(account, calls: int, days: int, now: float, seed: int) ->
     engine = CallEngine(clock, lookups=False)
     # blocked/DND behaviour is part of the live account; the history keeps to plain calls
     block, account.state.block_anonymous = account.state.block_anonymous, False
-    factory = NumberFactory(rng, account.provider == "phonet")
+    factory = NumberFactory(rng, account.locale == "uk_UA")
     clients = [factory.mobile() for _ in range(max(10, calls // 4))]
     # business hours, weekdays mostly; last call starts two hours before now
     offsets = sorted(rng.uniform(0, span - 7200) for _ in range(calls))

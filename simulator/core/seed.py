@@ -48,10 +48,6 @@ def faker_for(locale: str) -> Faker:
     return Faker(locale)
 
 
-def locale_of(cfg: AccountConfig) -> str:
-    return cfg.seed.locale or ("uk_UA" if cfg.provider == "phonet" else "ru_RU")
-
-
 class NumberFactory:
     """Phone numbers in the provider's format: ``7XXXXXXXXXX`` (Russia) or ``+380XXXXXXXXX``."""
 
@@ -112,13 +108,14 @@ def _route(seed: RouteSeed) -> Route:
     )
 
 
-def build_state(cfg: AccountConfig, seed: int, now: float) -> AccountState:
+def build_state(cfg: AccountConfig, seed: int, now: float, locale: str = "ru_RU") -> AccountState:
+    """The account's seed state; ``locale`` (the provider's, unless the seed names one) decides
+    names and number formats."""
     state = AccountState()
     rng = random.Random(f"{seed}:{cfg.id}:seed")
-    locale = locale_of(cfg)
     fake = faker_for(locale)
     fake.seed_instance(rng.randrange(1 << 31))
-    numbers = NumberFactory(rng, cfg.provider == "phonet" or locale == "uk_UA")
+    numbers = NumberFactory(rng, locale == "uk_UA")
     domain = cfg.domain or f"{cfg.id}.example.com"
     gen = cfg.seed.generate
 

@@ -22,6 +22,8 @@ class Provider:
     base_path: str = ""                 # where its API lives on the server
     default_encoding: str = "json"      # how its webhooks are encoded unless the account says
     credential_keys: tuple[str, ...] = ()
+    locale: str = "ru_RU"               # Faker locale of generated names and numbers
+    utc_offset: float = 3.0             # the home time zone: periods, schedules, local times
 
     # ---- HTTP ------------------------------------------------------------------------------
     def setup_routes(self, app: web.Application) -> None:

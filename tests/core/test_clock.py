@@ -130,3 +130,20 @@ async def test_advance_rejects_negative():
     clock = Clock("manual", start=START)
     with pytest.raises(ValueError):
         await clock.advance(-5)
+
+
+def test_period_windows_in_the_account_zone():
+    from simulator.core.clock import period_window
+    # Wednesday 2026-03-04 01:30 Moscow (+3) is still Tuesday in UTC
+    now = datetime(2026, 3, 3, 22, 30, tzinfo=timezone.utc).timestamp()
+    msk = timezone(timedelta(hours=3))
+    day = lambda *a: datetime(*a, tzinfo=msk).timestamp()
+    assert period_window("today", now, 3) == (day(2026, 3, 4), day(2026, 3, 5))
+    assert period_window("yesterday", now, 3) == (day(2026, 3, 3), day(2026, 3, 4))
+    assert period_window("this_week", now, 3) == (day(2026, 3, 2), day(2026, 3, 9))
+    assert period_window("last_week", now, 3) == (day(2026, 2, 23), day(2026, 3, 2))
+    assert period_window("this_month", now, 3) == (day(2026, 3, 1), day(2026, 4, 1))
+    assert period_window("last_month", now, 3) == (day(2026, 2, 1), day(2026, 3, 1))
+    assert period_window("today", now, 0)[0] == datetime(2026, 3, 3, tzinfo=timezone.utc).timestamp()
+    with pytest.raises(ValueError):
+        period_window("week", now, 3)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Iterator
 
 from aiohttp import web
 
+from ...core.clock import PERIODS, period_window
 from .auth import record_key
 from .errors import InvalidParameters
 
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
 BASE_PATH = "/sys/crm_api.wcgp"
 RECORD_PATH = BASE_PATH + "/records/{call_id}.mp3"
 COMPACT_UTC = "%Y%m%dT%H%M%SZ"          # the document's YYYYmmddTHHMMSSZ
-PERIODS = ("today", "yesterday", "this_week", "last_week", "this_month", "last_month")
 HISTORY_TYPES = ("all", "in", "out", "missed")
 
 
@@ -150,29 +150,6 @@ def parse_utc(value: str, name: str) -> float:
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)   # the document says the values are UTC
     return when.timestamp()
-
-
-def period_window(period: str, now: float, utc_offset: float) -> tuple[float, float]:
-    """[start, end) of a named period in the account's time zone."""
-    tz = timezone(timedelta(hours=utc_offset))
-    today = datetime.fromtimestamp(now, tz).replace(hour=0, minute=0, second=0, microsecond=0)
-    day = timedelta(days=1)
-    if period == "today":
-        a, b = today, today + day
-    elif period == "yesterday":
-        a, b = today - day, today
-    elif period in ("this_week", "last_week"):
-        monday = today - timedelta(days=today.weekday())
-        a = monday if period == "this_week" else monday - 7 * day
-        b = a + 7 * day
-    else:
-        first = today.replace(day=1)
-        following = (first + 32 * day).replace(day=1)
-        if period == "this_month":
-            a, b = first, following
-        else:
-            a, b = (first - day).replace(day=1), first
-    return a.timestamp(), b.timestamp()
 
 
 def history_query(params: dict[str, str], now: float, utc_offset: float) -> HistoryQuery:

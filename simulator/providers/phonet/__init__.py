@@ -28,6 +28,8 @@ class PhonetProvider(Provider):
     base_path = "/rest"
     default_encoding = "json"
     credential_keys = ("api_key",)
+    locale = "uk_UA"       # +380 numbers, Ukrainian names
+    utc_offset = 2.0       # Kyiv (winter time)
 
     def setup_routes(self, app: web.Application) -> None:
         for method, path, handler in ROUTES:

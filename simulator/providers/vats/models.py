@@ -19,6 +19,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ...core.accounts import Account
+from ...core.clock import PERIODS, period_window
 from ...core.models import (
     BlacklistEntry,
     CallRecord,
@@ -736,7 +737,6 @@ class MakeCallIn(_Body):
 
 # ---- history (seed §4) -----------------------------------------------------------------------
 
-PERIODS = ("today", "yesterday", "this_week", "last_week", "this_month", "last_month")
 EXTERNAL_TYPES = ("all", "in", "out", "missed")
 INNER_TYPES = ("all", "success", "noanswer")
 DATE_FORMATS = ("%Y%m%dT%H%M%SZ", "%Y%m%dT%H%M%S", "%Y%m%d")
@@ -757,25 +757,6 @@ def parse_when(value: str, name: str) -> float:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
     return dt.timestamp()
-
-
-def period_window(period: str, now: float, utc_offset: float) -> tuple[float, float]:
-    """[start, end) of a named period in the account's time zone."""
-    tz = timezone(timedelta(hours=utc_offset))
-    today = datetime.fromtimestamp(now, tz).replace(hour=0, minute=0, second=0, microsecond=0)
-    if period == "today":
-        a, b = today, today + timedelta(days=1)
-    elif period == "yesterday":
-        a, b = today - timedelta(days=1), today
-    elif period in ("this_week", "last_week"):
-        monday = today - timedelta(days=today.weekday())
-        a, b = (monday, monday + timedelta(days=7)) if period == "this_week" else (monday - timedelta(days=7), monday)
-    else:
-        first = today.replace(day=1)
-        following = (first + timedelta(days=32)).replace(day=1)
-        previous = (first - timedelta(days=1)).replace(day=1)
-        a, b = (first, following) if period == "this_month" else (previous, first)
-    return a.timestamp(), b.timestamp()
 
 
 class HistoryQuery:
