@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 
 from aiohttp import web
 
@@ -11,6 +12,7 @@ from .admin.routes import routes as admin_routes
 from .config import SimConfig
 from .core.clock import Clock
 from .http import error_middleware, journal_middleware
+from .journal import RedactingFilter
 from .sim import SIM, Simulator, build_simulator
 
 
@@ -25,12 +27,21 @@ async def admin_auth_middleware(request: web.Request, handler):
     return await handler(request)
 
 
+# aiohttp refuses request and header lines over 8 KiB in its own text/plain shape, before
+# any provider could answer; real PBX front ends take longer query strings
+MAX_LINE_BYTES = 64 * 1024
+
+
 def make_app(sim: Simulator) -> web.Application:
     app = web.Application(
         middlewares=[journal_middleware, error_middleware, admin_auth_middleware],
         client_max_size=sim.config.server.body_limit,
+        handler_args={"max_line_size": MAX_LINE_BYTES, "max_field_size": MAX_LINE_BYTES},
     )
     app[SIM] = sim
+    server_log = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, RedactingFilter) for f in server_log.filters):
+        server_log.addFilter(RedactingFilter())
     app.add_routes(admin_routes)
     from .snapshot import routes as snapshot_routes   # GET/PUT /_sim/snapshot
     app.add_routes(snapshot_routes)

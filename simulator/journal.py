@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 import re
 from collections import deque
 from dataclasses import asdict, dataclass
@@ -16,6 +17,19 @@ def redact(path_qs: str) -> str:
     if "=" not in path_qs:
         return path_qs
     return _SECRET_PARAMS.sub(lambda m: f"{m.group(1)}=***", path_qs)
+
+
+class RedactingFilter(logging.Filter):
+    """For aiohttp's own server logger: its 'bad request' lines quote the raw request line
+    (a cloudpbx ``token=`` in it); log them redacted and without the traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
+            text = f"{text}: {record.exc_info[1]}"
+        record.msg, record.args = redact(text), ()
+        record.exc_info = record.exc_text = None
+        return True
 
 
 @dataclass

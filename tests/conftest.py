@@ -51,10 +51,22 @@ async def sim(sim_config) -> Simulator:
 
 
 @pytest.fixture
-async def client(aiohttp_client, sim, request):
+def aiohttp_client(aiohttp_client, request):
+    """pytest-aiohttp's, plus: every simulator app a test opens has its provider answers checked
+    against schemas/openapi/<provider>.json (tests/contracts/openapi_check.py)."""
+    from contracts.openapi_check import check_openapi
+
+    async def open_client(app_or_server, *args, **kwargs):
+        app = getattr(app_or_server, "app", app_or_server)
+        if isinstance(app, web.Application) and SIM in app and not app.frozen:
+            check_openapi(app, request)
+        return await aiohttp_client(app_or_server, *args, **kwargs)
+    return open_client
+
+
+@pytest.fixture
+async def client(aiohttp_client, sim):
     app = make_app(sim)
-    from contracts.openapi_check import check_openapi   # answers vs schemas/openapi/<provider>.json
-    check_openapi(app, request)
     test_client = await aiohttp_client(app)
     sim.public_url = str(test_client.make_url("")).rstrip("/")
     return test_client

@@ -242,3 +242,15 @@ def test_no_credential_in_the_running_servers_output(tmp_path):
         assert secret not in journal, name
     assert "ADMINTOKEN1" not in out + err + journal
     assert json.loads(journal)
+
+
+async def test_requests_past_the_line_limit_never_log_the_token(client, sim, caplog):
+    token = sim.account("cloudpbx").credentials["token"]
+    with caplog.at_level(logging.DEBUG):
+        resp = await client.get(f"/sys/crm_api.wcgp?token={token}&cmd=accounts&user=" + "a" * 70_000)
+        assert resp.status == 400           # aiohttp's own refusal past 64 KiB
+        body = await resp.text()
+    assert token not in caplog.text
+    assert "token=***" in caplog.text or not caplog.records
+    assert "Traceback" not in caplog.text
+    assert body.startswith("Got more than")   # aiohttp's own, to the sender only (FINDINGS.md all-1)

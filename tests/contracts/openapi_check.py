@@ -1,25 +1,22 @@
 """Every provider answer a test receives through the ``client`` fixture is checked against that
 provider's OpenAPI 3.1 document (``schemas/openapi/<provider>.json``) with openapi-core.
 
-``check_openapi(app, request)`` (called by ``tests/conftest.py``'s ``client`` fixture) puts an
-outermost middleware on the test app that records each (request, response) pair under a
+``check_openapi(app, request)`` (called by ``tests/conftest.py``'s ``aiohttp_client`` override for
+every simulator app a test opens, so also by ``client``) puts an outermost middleware on the app that records each (request, response) pair under a
 provider's base path; when the fixture is torn down, each pair is validated (status documented
 for the operation, content type documented, body valid against the schema). A mismatch fails the
 test at teardown with the request and the answer.
 
 Opt out, for a test that deliberately answers outside the documents (fault injection, a raw
 500): ``@pytest.mark.openapi_unchecked("why")``. Only the response is validated, never the
-request, so bad-input tests stay checked: their answers are documented error bodies.
-
-Known deviations of the implementation from its contract (``schemas/openapi/FINDINGS.md``) are
-listed in ``KNOWN_DEVIATIONS``: a mismatch matching one is tolerated here and pinned by a strict
-xfail test in ``tests/contracts/test_openapi_documents.py`` instead.
+request, so bad-input tests stay checked: their answers are documented error bodies. A path or
+method the document does not have is fine when the server refused it (404/405); an answer the
+server gave there is a mismatch. Findings: ``schemas/openapi/FINDINGS.md``.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -38,9 +35,6 @@ from openapi_core.validation.schemas import oas31_schema_validators_factory
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas" / "openapi"
 PROVIDERS = ("t2", "vats", "phonet", "cloudpbx")
 MARKER = "openapi_unchecked"
-
-# (provider, method, path regex, status, regex over the error text): see FINDINGS.md
-KNOWN_DEVIATIONS: list[tuple[str, str, str, int, str]] = []
 
 
 @lru_cache(maxsize=None)
@@ -224,18 +218,11 @@ def _empty_body_problem(spec: OpenAPI, ex: Exchange) -> Exception | None:
     return None
 
 
-def known(ex: Exchange, error: str) -> bool:
-    return any(ex.provider == p and ex.method == m and re.fullmatch(path, ex.path) and ex.status == status
-               and re.search(pattern, error)
-               for p, m, path, status, pattern in KNOWN_DEVIATIONS)
-
-
 def mismatches(exchanges: list[Exchange]) -> list[str]:
     out = []
     for ex in exchanges:
         for error in errors_of(ex):
-            if not known(ex, error):
-                out.append(f"{ex.describe()}\n    {error}")
+            out.append(f"{ex.describe()}\n    {error}")
     return out
 
 

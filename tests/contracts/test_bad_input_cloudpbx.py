@@ -110,11 +110,7 @@ def fill(value, token: str, user: str):
 
 
 # Open findings (schemas/openapi/FINDINGS.md)
-XFAIL = {
-    "a GET query string past the server's 8190-byte request line":
-        "FINDINGS.md all-1: aiohttp's parser answers 400 text/plain 'Got more than 8190 bytes…' echoing the URL "
-        "(with the token when it comes first)",
-}
+XFAIL: dict[str, str] = {}   # open findings of FINDINGS.md, pinned as strict xfails
 
 
 def params():

@@ -118,12 +118,7 @@ CASES = [
 # Open findings (schemas/openapi/FINDINGS.md): the Spring backend binds page/size to Integer and
 # ids to Long, so a value past their range is "Wrong parameter <name>"; the simulator takes any
 # integer (page → an empty page, id → 404).
-XFAIL = {
-    "page past Java's Integer": "FINDINGS.md t2-1: page past Integer range answers 200 [] instead of 400 Wrong parameter page",
-    "managers/{id} past Java's Long": "FINDINGS.md t2-1: id past Long range answers 404 instead of 400 Wrong parameter id",
-    "a query string past the server's 8190-byte request line":
-        "FINDINGS.md all-1: aiohttp's parser answers 400 text/plain 'Got more than 8190 bytes…' echoing the URL",
-}
+XFAIL: dict[str, str] = {}   # open findings of FINDINGS.md, pinned as strict xfails
 
 
 def params():

@@ -8,7 +8,6 @@ import json
 import re
 
 import pytest
-from jsonschema_path import SchemaPath
 from multidict import CIMultiDict, MultiDict
 from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import validate as validate_spec
@@ -148,3 +147,18 @@ def test_conforming_answers_pass(ex):
 @pytest.mark.parametrize("what,ex", BREAKING, ids=[b[0] for b in BREAKING])
 def test_breaking_answers_are_caught(what, ex):
     assert errors_of(ex), f"{what} was not caught"
+
+
+def _builder():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("make_providers", SCHEMAS / "make_providers.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_documents_are_what_make_providers_builds():
+    """Edit ``schemas/openapi/make_providers.py`` and run it, never the JSON by hand."""
+    builder = _builder()
+    for name, build in builder.BUILDERS.items():
+        assert (SCHEMAS / f"{name}.json").read_text(encoding="utf-8") == builder.render(build()), name

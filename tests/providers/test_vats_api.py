@@ -10,7 +10,6 @@ from .test_vats_common import (  # noqa: F401  (fixtures)
     SALES_NUMBER,
     api,
     sim_config,
-    vats_openapi,
 )
 
 ADMIN = {"login": "admin", "name": "Администратор", "position": "Администратор", "ext": "701",

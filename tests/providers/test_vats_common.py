@@ -58,34 +58,6 @@ def sim_config() -> dict:
     return vats_config()
 
 
-OPENAPI = Path(__file__).resolve().parents[2] / "simulator" / "providers" / "vats" / "openapi.json"
-
-
-@functools.lru_cache(maxsize=1)
-def _vats_openapi():
-    from contracts import openapi_check as check
-
-    doc = json.loads(OPENAPI.read_text("utf-8"))
-    return doc, check.OpenAPI.from_dict(doc, config=check.Config(
-        extra_media_type_deserializers={"text/csv": check.plain_loads}))
-
-
-@pytest.fixture(autouse=True)
-def vats_openapi(monkeypatch):
-    """Check every vats answer against the provider's OpenAPI document (the ``client`` fixture's
-    contract check) while it is not yet installed as ``schemas/openapi/vats.json``."""
-    from contracts import openapi_check as check
-
-    if (check.SCHEMAS / "vats.json").is_file():
-        yield
-        return
-    doc, spec = _vats_openapi()
-    document, openapi = check.document, check.openapi
-    monkeypatch.setattr(check, "document", lambda p: doc if p == "vats" else document(p))
-    monkeypatch.setattr(check, "openapi", lambda p: spec if p == "vats" else openapi(p))
-    yield
-
-
 class Api:
     """``await api.get("/users")`` → (status, parsed body) with the account's X-API-KEY."""
 

@@ -18,7 +18,6 @@ from .test_vats_common import (  # noqa: F401  (fixtures)
     api,
     finish,
     sim_config,
-    vats_openapi,
 )
 
 

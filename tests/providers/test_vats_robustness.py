@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .test_vats_common import ANTON_NUMBER, api, sim_config, vats_openapi  # noqa: F401  (fixtures)
+from .test_vats_common import ANTON_NUMBER, api, sim_config  # noqa: F401  (fixtures)
 
 JUNK = [None, 1, "text", [], [1, 2], {"name": None}, {"name": 5, "ext": [1]}, {"type": {}, "greeting": "maybe"},
         {"add": "anton", "position": "x"}, {"users": {"login": 1}}, {"timeout": "soon"},

@@ -4,6 +4,7 @@ the account's state (reception, blacklist, DND, department reception) changes th
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -23,7 +24,6 @@ from .test_vats_common import (  # noqa: F401  (fixtures)
     hooks,
     point_crm,
     sim_config,
-    vats_openapi,
     start_at,
 )
 
@@ -362,9 +362,8 @@ async def test_every_webhook_matches_the_documented_shape(sim, api, wired):
     """The form bodies of all four hooks against ``webhooks`` of the provider's OpenAPI document."""
     from jsonschema import Draft202012Validator
 
-    from .test_vats_common import OPENAPI
-
-    schemas = json.loads(OPENAPI.read_text("utf-8"))["components"]["schemas"]
+    document = Path(__file__).resolve().parents[2] / "schemas" / "openapi" / "vats.json"
+    schemas = json.loads(document.read_text("utf-8"))["components"]["schemas"]
     names = {"history": "HookHistory", "event": "HookEvent", "contact": "HookContact", "rating": "HookRating"}
     await finish(sim, incoming(sim, talk_s=10, rating=3, transfers=[Transfer(to="ivan", after_s=4)]))
     await finish(sim, incoming(sim, to=SALES_NUMBER, outcome="missed"))

@@ -21,6 +21,9 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 from ...core.models import BlacklistEntry, CallRecord, Customer, Employee, PersonalManager
 from .errors import EmptyParameter, MissingParameter, ObjectNotFound, WrongParameter
 
+JAVA_INT_MAX = 2**31 - 1     # t2 binds page/size to Java Integer and ids to Long
+JAVA_LONG_MAX = 2**63 - 1
+
 if TYPE_CHECKING:
     from ...core.accounts import Account
     from ...core.engine import Call
@@ -135,7 +138,8 @@ class Query:
     def text(self, name: str, required: bool = True) -> str | None:
         return self._raw(name, STRING, required)
 
-    def integer(self, name: str, default: int, *aliases: str, minimum: int = 0) -> int:
+    def integer(self, name: str, default: int, *aliases: str, minimum: int = 0,
+                maximum: int = JAVA_INT_MAX) -> int:
         raw = self._raw(name, "Integer", False, aliases)
         if raw is None:
             return default
@@ -143,7 +147,7 @@ class Query:
             value = int(raw)
         except ValueError:
             raise WrongParameter(name) from None
-        if value < minimum:
+        if not minimum <= value <= maximum:   # past Java's Integer the backend cannot bind it
             raise WrongParameter(name)
         return value
 

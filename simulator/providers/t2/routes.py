@@ -14,7 +14,7 @@ from ...sim import SIM
 from .auth import ACCESS, REFRESH, company_id, issue_pair, requires
 from .errors import (EMPLOYEE_NOT_FOUND, RECORD_NOT_FOUND, TRANSCRIPTION_NOT_FOUND, MissingParameter,
                      ObjectNotFound, WrongParameter, json_response)
-from .models import (DUPLICATE_BLACK_LIST_NUMBER, MISSED_SORT_FIELDS, RECORD_SORT_FIELDS, STRING, SUCCESS,
+from .models import (DUPLICATE_BLACK_LIST_NUMBER, JAVA_LONG_MAX, MISSED_SORT_FIELDS, RECORD_SORT_FIELDS, STRING, SUCCESS,
                      Directory, ManagerBody, Query, RecordFilter, blacklist_ids, blacklist_json, call_records,
                      common_statistics, employee_json, journal_statistics, live_call_json, manager_json,
                      missed_calls, parse_msisdn, save_manager)
@@ -160,9 +160,12 @@ async def call_records_stt(request: web.Request, account: "Account") -> web.Resp
 def _manager_id(request: web.Request) -> int:
     raw = request.match_info["id"]
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise WrongParameter("id") from None
+    if abs(value) > JAVA_LONG_MAX:
+        raise WrongParameter("id")
+    return value
 
 
 @requires(ACCESS)
