@@ -197,7 +197,7 @@ _NOT_DIGITS = re.compile(r"[\s()+\-]")
 
 @lru_cache(maxsize=65536)   # the same few thousand numbers recur across a day's records
 def normalize_number(number: str | None) -> str:
-    """Digits only; a Russian ``8XXXXXXXXXX`` becomes ``7XXXXXXXXXX`` (the seed's own example
+    """Digits only; a Russian 11-digit number starting with 8 gets its leading 7 (the seed's own example
     asks ``callee=89056678798``)."""
     digits = number if number and number.isdigit() else _NOT_DIGITS.sub("", number or "")
     if len(digits) == 11 and digits.startswith("8"):
@@ -789,7 +789,7 @@ _MSISDN = re.compile(r"^7\d{10}$")
 
 def parse_msisdn(raw: str) -> str | None:
     """The bare number POST /blacklist sends (``-d '79998887766'``, any content type); quotes,
-    whitespace and a ``msisdn=`` form prefix are tolerated. None when not 7XXXXXXXXXX."""
+    whitespace and a ``msisdn=`` form prefix are tolerated. None unless it is 7 and ten more digits."""
     text = raw.strip().strip("\"'").strip()
     if text.lower().startswith("msisdn="):
         text = text[7:].strip()
