@@ -42,14 +42,25 @@ CALL_ORDER_CYCLE = ("ALL", "BYORDER", "EVENLY", "WATERFALL")
 WORK_HOURS = {d: ["09:00-18:00"] for d in ("mon", "tue", "wed", "thu", "fri")}
 
 
+# the providers the seed and the transcripts use (names, companies, e-mails with their {{year}},
+# words), in Faker's own order: a Faker of only these builds ~20 ms a locale faster at start-up
+# than one of all two dozen, and gives the same values for the same seed. Only for the
+# providers' own locales, whose formats were checked to name nothing else.
+FAKER_PROVIDERS = ["faker.providers.company", "faker.providers.date_time", "faker.providers.internet",
+                   "faker.providers.lorem", "faker.providers.person"]
+FAKER_CHECKED_LOCALES = ("ru_RU", "uk_UA")
+
+
 @lru_cache(maxsize=8)
 def faker_for(locale: str) -> Faker:
     """One Faker per locale (building one reads dozens of modules); callers re-seed it."""
+    if locale in FAKER_CHECKED_LOCALES:
+        return Faker(locale, providers=FAKER_PROVIDERS)
     return Faker(locale)
 
 
 class NumberFactory:
-    """Phone numbers in the provider's format: ``7XXXXXXXXXX`` (Russia) or ``+380XXXXXXXXX``."""
+    """Phone numbers in the provider's format: 7 and ten digits (Russia) or +380 and nine (Ukraine)."""
 
     def __init__(self, rng: random.Random, ukrainian: bool):
         self.rng = rng
