@@ -7,8 +7,12 @@ on the wire: it goes to the log.
 
 from __future__ import annotations
 
+import json
 import logging
 import time as _perf
+from typing import Any
+
+import orjson
 
 from aiohttp import web
 
@@ -45,6 +49,18 @@ def error_response(request: web.Request, status: int) -> web.StreamResponse:
             return custom
     return web.json_response({"status": status, "error": _REASONS.get(status, "Error"),
                               "path": request.path}, status=status)
+
+
+def json_response(data: Any, status: int = 200, headers: dict | None = None) -> web.Response:
+    """A JSON answer as every provider gives it: ``application/json; charset=utf-8``, UTF-8
+    text (Cyrillic as is, not ``\\u`` escapes). orjson: JSON encoding was a quarter of a
+    list request's CPU with the standard library."""
+    try:
+        body = orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:   # what orjson refuses (integers past 64 bits ...) json still writes
+        body = json.dumps(data, ensure_ascii=False).encode("utf-8")
+    return web.Response(body=body, status=status, headers=headers,
+                        content_type="application/json", charset="utf-8")
 
 
 @web.middleware

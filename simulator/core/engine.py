@@ -384,7 +384,6 @@ class CallEngine:
         (``answered``, leg) / (``busy`` | ``unavailable`` | ``timeout`` | ``cancelled``, None).
         The caller's ``cancel`` (script outcome cancelled) ends the phase at ``ring_s``.
         """
-        t0 = self.clock.timestamp()
         script = call.script
         cancel_at = None
         if script.outcome == "cancelled":

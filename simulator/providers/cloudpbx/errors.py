@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from ...http import json_response
+
 
 class CloudPbxError(Exception):
     status = 400
@@ -19,7 +21,7 @@ class CloudPbxError(Exception):
         return {"error": self.message}
 
     def response(self) -> web.Response:
-        return web.json_response(self.body(), status=self.status)
+        return json_response(self.body(), status=self.status)
 
 
 class InvalidParameters(CloudPbxError):
@@ -51,4 +53,4 @@ def http_error_body(status: int) -> web.Response:
     """The server's own 404 / 405 / 413 / 500 under the API path, in the API's error shape."""
     reasons = {404: "Not Found", 405: "Method Not Allowed", 413: "Invalid parameters",
                500: "Internal Server Error"}
-    return web.json_response({"error": reasons.get(status, "Error")}, status=status)
+    return json_response({"error": reasons.get(status, "Error")}, status=status)

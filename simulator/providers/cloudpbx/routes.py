@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Awaitable, Callable
 
 from aiohttp import web
 
+
 from ...core.recordings import mp3_bytes
-from ...http import ACCOUNT_KEY, PROVIDER_KEY
+from ...http import ACCOUNT_KEY, PROVIDER_KEY, json_response
 from ...sim import SIM
 from .auth import PROVIDER_ID, authenticate, record_key_valid
 from .errors import CloudPbxError, InvalidParameters, InvalidToken, RecordingNotFound
@@ -44,7 +45,7 @@ def ok() -> web.Response:
 
 async def accounts(sim: "Simulator", account: "Account", params: Params) -> web.Response:
     employees = sorted(account.state.employees.values(), key=lambda e: e.id)
-    return web.json_response([employee_json(e) for e in employees])
+    return json_response([employee_json(e) for e in employees])
 
 
 async def groups(sim: "Simulator", account: "Account", params: Params) -> web.Response:
@@ -53,14 +54,14 @@ async def groups(sim: "Simulator", account: "Account", params: Params) -> web.Re
         depts = state.departments_of(user_param(state, params).id)
     else:
         depts = list(state.departments.values())
-    return web.json_response([group_json(d) for d in depts])
+    return json_response([group_json(d) for d in depts])
 
 
 async def make_call(sim: "Simulator", account: "Account", params: Params) -> web.Response:
     employee = user_param(account.state, params)
     phone = phone_param(params)
     call = sim.engine.click_to_call(account, employee, phone)
-    return web.json_response({"CallID": call.id})
+    return json_response({"CallID": call.id})
 
 
 async def history(sim: "Simulator", account: "Account", params: Params) -> web.Response:
@@ -85,7 +86,7 @@ async def subscription_status(sim: "Simulator", account: "Account", params: Para
     state = account.state
     employee = user_param(state, params)
     dept = group_param(state, params, employee, needed=True)
-    return web.json_response({"status": "on" if dept.member(employee.id).calls_enabled else "off"})
+    return json_response({"status": "on" if dept.member(employee.id).calls_enabled else "off"})
 
 
 async def set_dnd(sim: "Simulator", account: "Account", params: Params) -> web.Response:
@@ -96,7 +97,7 @@ async def set_dnd(sim: "Simulator", account: "Account", params: Params) -> web.R
 
 async def get_dnd(sim: "Simulator", account: "Account", params: Params) -> web.Response:
     employee = user_param(account.state, params)
-    return web.json_response({"state": employee.dnd})
+    return json_response({"state": employee.dnd})
 
 
 Command = Callable[["Simulator", "Account", Params], Awaitable[web.Response]]

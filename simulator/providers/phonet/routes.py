@@ -16,7 +16,7 @@ from aiohttp import web
 
 from ...core.models import Contact, Note
 from ...core.recordings import mp3_bytes
-from ...http import ACCOUNT_KEY, PROVIDER_KEY
+from ...http import ACCOUNT_KEY, PROVIDER_KEY, json_response
 from ...sim import SIM
 from . import auth
 from .errors import (BadRequest, CallNotFound, ContactNotFound, NoteNotFound, PhonetError,
@@ -33,12 +33,11 @@ if TYPE_CHECKING:
     from ...sim import Simulator
 
 PROVIDER = "phonet"
-_dumps = partial(json.dumps, ensure_ascii=False)
 _INT = re.compile(r"^-?\d+$")
 
 
 def reply(data, status: int = 200) -> web.Response:
-    return web.json_response(data, status=status, dumps=_dumps)
+    return json_response(data, status=status)
 
 
 def endpoint(fn: Callable) -> Callable:

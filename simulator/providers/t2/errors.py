@@ -3,10 +3,9 @@ the seeds' "Коды ответов" section. Each class knows its status and ex
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from aiohttp import web
+
+from ...http import json_response   # t2's JSON: application/json, UTF-8, Cyrillic as is
 
 # 403 details (seed 000, "HTTP 403. Ошибка авторизации")
 HEADER_REQUIRED = "Authorization header required"
@@ -22,10 +21,6 @@ TRANSCRIPTION_NOT_FOUND = "Transcription not found for filename"
 OBJECT_NOT_FOUND = "Object not found"
 
 
-def json_response(data: Any, status: int = 200) -> web.Response:
-    """t2's JSON: ``application/json``, UTF-8, Cyrillic as is."""
-    return web.Response(text=json.dumps(data, ensure_ascii=False), status=status,
-                        content_type="application/json", charset="utf-8")
 
 
 class T2Error(Exception):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from ...http import json_response
+
 
 class VatsError(Exception):
     status = 400
@@ -17,7 +19,7 @@ class VatsError(Exception):
         return {"message": self.message}
 
     def response(self) -> web.Response:
-        return web.json_response(self.body(), status=self.status)
+        return json_response(self.body(), status=self.status)
 
 
 class ValidationFailed(VatsError):

@@ -18,6 +18,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ...http import json_response
 from ...core.accounts import Account
 from ...core.clock import PERIODS, period_window
 from ...core.models import (
@@ -114,7 +115,7 @@ def page(request: web.Request, items: list[dict], fields: tuple[str, ...]) -> we
     info: dict[str, Any] = {"search": search, "start": start, "limit": limit or total, "total": total}
     if limit and start + limit < total:
         info["next"] = start + limit
-    return web.json_response({"items": chunk, "info": info})
+    return json_response({"items": chunk, "info": info})
 
 
 # ---- employees -------------------------------------------------------------------------------

@@ -6,11 +6,10 @@ state or place a call through the engine, render. The endpoint inventory is in R
 
 from __future__ import annotations
 
-import functools
-import json
 
 from aiohttp import web
 
+from ...http import json_response
 from ...core.accounts import Account
 from ...core.recordings import mp3_bytes
 from ...sim import SIM
@@ -51,11 +50,10 @@ from .models import (
 )
 
 routes = web.RouteTableDef()
-_dumps = functools.partial(json.dumps, ensure_ascii=False)
 
 
 def ok(data, status: int = 200) -> web.Response:
-    return web.json_response(data, status=status, dumps=_dumps)
+    return json_response(data, status=status)
 
 
 def no_content() -> web.Response:
