@@ -121,19 +121,18 @@ def check_answer(provider: str, hook: str, status: int | None, text: str,
     if status is None or len(text) > 4096:
         return _check_answer(provider, hook, status, text, expects_json)
     # a CRM answers alike: each answer text is checked once (per schema), parsed every time
-    key = (provider, hook, status, text, expects_json)
-    validator = _validator(provider, hook)
-    known = _CHECKED.get(key)
-    if known is None or known[0] is not validator:
-        violations, answer = _check_answer(provider, hook, status, text, expects_json)
-        if len(_CHECKED) >= 1024:
-            _CHECKED.clear()
-        _CHECKED[key] = (validator, tuple(violations), answer is not None)
-        return violations, answer
-    return list(known[1]), (json.loads(text.strip()) if known[2] else None)
+    violations, has_answer = _checked(id(_validator(provider, hook)), provider, hook, status, text,
+                                      expects_json)
+    return list(violations), (json.loads(text.strip()) if has_answer else None)
 
 
-_CHECKED: dict[tuple, tuple] = {}
+@lru_cache(maxsize=1024)
+def _checked(schema_id: int, provider: str, hook: str, status: int,
+             text: str, expects_json: bool) -> tuple[tuple[str, ...], bool]:
+    """``_check_answer`` remembered; the schema's identity is part of the key so a changed
+    schema is checked afresh."""
+    violations, answer = _check_answer(provider, hook, status, text, expects_json)
+    return tuple(violations), answer is not None
 
 
 def _check_answer(provider: str, hook: str, status: int | None, text: str,
