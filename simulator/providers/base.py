@@ -6,13 +6,14 @@ from __future__ import annotations
 import random
 import secrets
 import string
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable
 
 from aiohttp import web
 
 if TYPE_CHECKING:
     from ..core.accounts import Account
-    from ..core.engine import CallEvent
+    from ..core.engine import Call, CallEvent
+    from ..core.models import Employee
     from ..sim import Simulator
 
 
@@ -68,6 +69,23 @@ class Provider:
         """Lines printed at start: where this account's API is and how to authenticate."""
         creds = ", ".join(f"{k}={v}" for k, v in account.credentials.items())
         return [f"{account.id} ({self.id}): {base_url}{self.base_path}  {creds}"]
+
+
+def apply_contact_answer(call: "Call", answer: Any, find: Callable[[str], "Employee | None"]) -> None:
+    """A CRM's ``contact`` answer ``{contact_name, responsible}`` (vats and cloudpbx share this
+    contract): the name goes on the phones' display, the responsible employee (as ``find``
+    resolves the provider's reference) is rung first. Anything else is ignored."""
+    if not isinstance(answer, dict):
+        return
+    call.lookup = answer
+    name = answer.get("contact_name")
+    if isinstance(name, str) and name.strip():
+        call.contact_name = call.caller_name = name.strip()
+    responsible = answer.get("responsible")
+    if isinstance(responsible, (str, int)) and not isinstance(responsible, bool) and str(responsible).strip():
+        employee = find(str(responsible).strip())
+        if employee is not None:
+            call.responsible_id = employee.id
 
 
 def random_key(rng: random.Random, length: int = 32) -> str:

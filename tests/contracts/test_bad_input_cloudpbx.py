@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from .badinput import Bad, check
+from .badinput import Bad, check, parametrize
 
 BASE = "/sys/crm_api.wcgp"
 T = "<token>"          # replaced by the account's token
@@ -113,12 +113,7 @@ def fill(value, token: str, user: str):
 XFAIL: dict[str, str] = {}   # open findings of FINDINGS.md, pinned as strict xfails
 
 
-def params():
-    return [pytest.param(c, id=c.param().id, marks=pytest.mark.xfail(strict=True, reason=XFAIL[c.name]))
-            if c.name in XFAIL else c.param() for c in CASES]
-
-
-@pytest.mark.parametrize("case", params())
+@pytest.mark.parametrize("case", parametrize(CASES, XFAIL))
 async def test_bad_input_is_refused_and_changes_nothing(client, sim, case):
     account = sim.account("cloudpbx")
     token = account.credentials["token"]

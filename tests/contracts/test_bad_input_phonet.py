@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from .badinput import Bad, check
+from .badinput import Bad, check, parametrize
 
 TEXT = "text/plain"
 D = "<domain>"
@@ -108,18 +108,13 @@ CASES = [
 XFAIL: dict[str, str] = {}   # open findings of FINDINGS.md, pinned as strict xfails
 
 
-def params():
-    return [pytest.param(c, id=c.param().id, marks=pytest.mark.xfail(strict=True, reason=XFAIL[c.name]))
-            if c.name in XFAIL else c.param() for c in CASES]
-
-
 def fill(value, domain: str, key: str):
     if isinstance(value, bytes):
         return value.replace(D.encode(), domain.encode()).replace(K.encode(), key.encode())
     return value
 
 
-@pytest.mark.parametrize("case", params())
+@pytest.mark.parametrize("case", parametrize(CASES, XFAIL))
 async def test_bad_input_is_refused_and_changes_nothing(client, sim, case):
     account = sim.account("phonet")
     key = account.credentials["api_key"]

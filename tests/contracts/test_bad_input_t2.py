@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from .badinput import Bad, check
+from .badinput import Bad, check, parametrize
 
 BASE = "/crm/openapi"
 DAY = {"start": "2026-03-01T00:00:00+03:00", "end": "2026-03-02T00:00:00+03:00"}
@@ -115,23 +115,11 @@ CASES = [
          oversize=True),
 ]
 
-# Open findings (schemas/openapi/FINDINGS.md): the Spring backend binds page/size to Integer and
-# ids to Long, so a value past their range is "Wrong parameter <name>"; the simulator takes any
-# integer (page → an empty page, id → 404).
+# t2-1 (page/size past Java's Integer, ids past Long) is fixed: those cases are plain ones above
 XFAIL: dict[str, str] = {}   # open findings of FINDINGS.md, pinned as strict xfails
 
 
-def params():
-    out = []
-    for case in CASES:
-        p = case.param()
-        if case.name in XFAIL:
-            p = pytest.param(case, id=p.id, marks=pytest.mark.xfail(strict=True, reason=XFAIL[case.name]))
-        out.append(p)
-    return out
-
-
-@pytest.mark.parametrize("case", params())
+@pytest.mark.parametrize("case", parametrize(CASES, XFAIL))
 async def test_bad_input_is_refused_and_changes_nothing(client, sim, case):
     token = sim.account("t2").credentials["access_token"]
     await check(client, sim, "t2", case, headers={"Authorization": token})

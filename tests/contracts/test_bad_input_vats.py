@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from .badinput import Bad, check
+from .badinput import Bad, check, parametrize
 
 BASE = "/crmapi/v1"
 L = "<login>"        # replaced by an existing employee's login
@@ -109,12 +109,7 @@ def fill(value, login: str, telnum: str):
 XFAIL: dict[str, str] = {}   # open findings of FINDINGS.md, pinned as strict xfails
 
 
-def params():
-    return [pytest.param(c, id=c.param().id, marks=pytest.mark.xfail(strict=True, reason=XFAIL[c.name]))
-            if c.name in XFAIL else c.param() for c in CASES]
-
-
-@pytest.mark.parametrize("case", params())
+@pytest.mark.parametrize("case", parametrize(CASES, XFAIL))
 async def test_bad_input_is_refused_and_changes_nothing(client, sim, case):
     account = sim.account("vats")
     login = sorted(account.state.employees.values(), key=lambda e: e.id)[0].login

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ...core.webhooks import Webhook
+from ..base import apply_contact_answer
 from .auth import PROVIDER_ID
 from .models import compact_utc, find_user, party, record_link
 
@@ -123,20 +124,11 @@ def contact_lookup(sim: "Simulator"):
         hook = crm_hook(account, "contact", {"phone": call.client, "callid": call.id}, call.id,
                         expects_json=True)
         attempt = await sim.webhooks.send(hook)
-        answer = attempt.answer
-        if not attempt.delivered or not isinstance(answer, dict):
+        if not attempt.delivered:
             return
-        call.lookup = answer
-        name = answer.get("contact_name")
-        if isinstance(name, str) and name.strip():
-            call.contact_name = call.caller_name = name.strip()
         # "route to the responsible manager" is a per-account switch (on unless set off)
-        if not account.settings.get("route_to_responsible", True):
-            return
-        responsible = answer.get("responsible")
-        if isinstance(responsible, (str, int)) and not isinstance(responsible, bool):
-            emp = find_user(account.state, responsible)
-            if emp is not None:
-                call.responsible_id = emp.id
+        routes = account.settings.get("route_to_responsible", True)
+        apply_contact_answer(call, attempt.answer,
+                             lambda ref: find_user(account.state, ref) if routes else None)
 
     return lookup

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ...core.webhooks import Webhook
+from ..base import apply_contact_answer
 from .models import call_user, compact_z, record_url
 
 if TYPE_CHECKING:
@@ -80,21 +81,10 @@ async def contact_lookup(sim: "Simulator", account: "Account", call: "Call") -> 
     if hook is None:
         return
     attempt = await sim.webhooks.send(hook)
-    answer = attempt.answer
-    if not attempt.delivered or not isinstance(answer, dict):
-        return
-    call.lookup = answer
-    name = answer.get("contact_name")
-    if isinstance(name, str) and name:
-        call.contact_name = name
-        call.caller_name = name
-    responsible = answer.get("responsible")
-    if isinstance(responsible, (str, int)) and not isinstance(responsible, bool) and str(responsible):
-        ref = str(responsible).strip()
+    if attempt.delivered:
         state = account.state
-        emp = state.employee_by_login(ref) or state.employee_by_ext(ref) or state.employee_by_number(ref)
-        if emp is not None:
-            call.responsible_id = emp.id
+        apply_contact_answer(call, attempt.answer, lambda ref: (
+            state.employee_by_login(ref) or state.employee_by_ext(ref) or state.employee_by_number(ref)))
 
 
 # ---- event -----------------------------------------------------------------------------------
