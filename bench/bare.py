@@ -1,6 +1,9 @@
 """The baseline: a bare aiohttp app answering every GET with a fixed JSON body.
 
-    python -m bench.bare PORT BODY_FILE
+    python -m bench.bare PORT BODY_FILE [--uvloop]
+
+With ``--uvloop`` it serves on the loop the simulator serves on (for reference: the issue's
+baseline is the bare app as aiohttp runs it, on asyncio's own loop).
 """
 
 from __future__ import annotations
@@ -20,7 +23,11 @@ def main() -> None:
 
     app = web.Application()
     app.router.add_route("GET", "/{tail:.*}", handle)
-    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+    loop = None
+    if "--uvloop" in sys.argv[3:]:
+        import uvloop
+        loop = uvloop.new_event_loop()
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None, loop=loop)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 
@@ -11,20 +10,9 @@ from aiohttp import web
 from .admin.routes import routes as admin_routes
 from .config import SimConfig
 from .core.clock import Clock
-from .http import error_middleware, journal_middleware
+from .http import request_middleware
 from .journal import RedactingFilter
 from .sim import SIM, Simulator, build_simulator
-
-
-@web.middleware
-async def admin_auth_middleware(request: web.Request, handler):
-    """With ``--admin-token``, everything under /_sim but the health check needs the token."""
-    token = request.app[SIM].config.server.admin_token
-    if token and request.path.startswith("/_sim") and request.path != "/_sim/health":
-        given = request.headers.get("Authorization", "")
-        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-            return web.json_response({"error": "admin token required (Authorization: Bearer …)"}, status=401)
-    return await handler(request)
 
 
 # aiohttp refuses request and header lines over 8 KiB in its own text/plain shape, before
@@ -34,7 +22,7 @@ MAX_LINE_BYTES = 64 * 1024
 
 def make_app(sim: Simulator) -> web.Application:
     app = web.Application(
-        middlewares=[journal_middleware, error_middleware, admin_auth_middleware],
+        middlewares=[request_middleware(sim)],
         client_max_size=sim.config.server.body_limit,
         handler_args={"max_line_size": MAX_LINE_BYTES, "max_field_size": MAX_LINE_BYTES},
     )

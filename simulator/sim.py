@@ -19,7 +19,7 @@ from .core.history import seed_history
 from .core.policy import OutcomePolicy
 from .core.seed import build_state
 from .core.webhooks import WebhookDelivery, WebhookJournal
-from .journal import RequestJournal
+from .journal import AccessLog, RequestJournal
 from .providers import Provider, all_providers
 
 log = logging.getLogger("simulator")
@@ -40,6 +40,7 @@ class Simulator:
         self.webhook_journal = WebhookJournal(max(1000, config.server.journal_size * 2))
         self.webhooks = WebhookDelivery(self.clock, self.webhook_journal, config.server.webhook_queue)
         self.requests = RequestJournal(config.server.journal_size)
+        self.access_log = AccessLog(logging.getLogger("simulator.access"))
         self.providers: dict[str, Provider] = all_providers()
         self.accounts: dict[str, Account] = {}
         self.account_configs: dict[str, AccountConfig] = {}
@@ -156,6 +157,7 @@ class Simulator:
 
     # ---- lifecycle -------------------------------------------------------------------------
     async def close(self) -> None:
+        self.access_log.flush()
         await self.engine.close()
         await self.webhooks.close()
         await self.clock.close()

@@ -37,9 +37,18 @@ def random_script(rng: random.Random, direction: str, employees: list) -> CallSc
 
 
 async def seed_history(account, calls: int, days: int, now: float, seed: int) -> None:
-    """Run ``calls`` calls through the engine over the ``days`` before ``now`` (no webhooks)."""
+    """Run ``calls`` calls through the engine over the ``days`` before ``now`` (no webhooks).
+
+    On an asyncio loop of its own, in a worker thread: the instant clock knows that every call
+    waits by looking at asyncio's ready queue, which the server's loop may not have (uvloop);
+    the history is then the same whatever loop serves. The account is not yet visible to
+    anyone while this runs."""
     if calls <= 0:
         return
+    await asyncio.to_thread(asyncio.run, _run_history(account, calls, days, now, seed))
+
+
+async def _run_history(account, calls: int, days: int, now: float, seed: int) -> None:
     state = account.state
     employees = [e for e in state.employees.values() if not e.dnd]
     numbers = list(state.numbers.values())

@@ -163,6 +163,18 @@ class AccountState:
     def departments_of(self, employee_id: int) -> list[Department]:
         return [d for d in self.departments.values() if d.member(employee_id) is not None]
 
+    def departments_by_employee(self) -> dict[int, list[Department]]:
+        """Every employee's departments (in ``departments_of``'s order) in one pass, for lists."""
+        out: dict[int, list[Department]] = {}
+        for d in self.departments.values():
+            for m in d.members:
+                found = out.get(m.employee_id)
+                if found is None:
+                    out[m.employee_id] = [d]
+                elif found[-1] is not d:   # listed twice in one department: once
+                    found.append(d)
+        return out
+
     def remove_employee(self, employee_id: int) -> None:
         self.employees.pop(employee_id, None)
         for d in self.departments.values():

@@ -134,19 +134,17 @@ def authenticate(sim: "Simulator", header: str | None, expected: str,
     token = _raw_token(header)
     if not token:
         raise Forbidden(HEADER_REQUIRED)
-    # tokens set verbatim in the configuration need not be JWTs: they are the account's
-    # current ones of the type they were configured as, and never expire
-    for kind, key in CREDENTIAL_KEY.items():
-        account = sim.find_account("t2", key, token)
-        if account is not None:
-            found = _verify(sim, token)
-            if found is None:
+    found = _verify(sim, token)
+    if found is None:
+        # tokens set verbatim in the configuration need not be JWTs: they are the account's
+        # current ones of the type they were configured as, and never expire
+        for kind, key in CREDENTIAL_KEY.items():
+            account = sim.find_account("t2", key, token)
+            if account is not None:
                 _mark(request, account)
                 if kind != expected:
                     raise Forbidden(INVALID_TYPE)
                 return account
-    found = _verify(sim, token)
-    if found is None:
         raise Forbidden(BAD_TOKEN)
     account, claims = found
     _mark(request, account)

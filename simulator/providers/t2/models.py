@@ -261,15 +261,24 @@ class Directory:
         return self.multichannel.get(normalize_number(number))
 
 
-def employee_json(emp: Employee, state: "AccountState") -> dict:
-    """«Сотрудники»: fields without a value are left out, as in the seed's example."""
+def employee_json(emp: Employee, groups: list) -> dict:
+    """«Сотрудники»: fields without a value are left out, as in the seed's example. ``groups``:
+    the employee's departments (``AccountState.departments_by_employee``)."""
     out: dict[str, Any] = {"employeeId": emp.id}
-    groups = state.departments_of(emp.id)
-    for key, value in (("name", emp.first_name or emp.name), ("surname", emp.last_name),
-                       ("fullNumber", full_number(emp)), ("shortNumber", emp.ext), ("email", emp.email),
-                       ("groupName", groups[0].name if groups else "")):
-        if value:
-            out[key] = value
+    name = emp.first_name or emp.name
+    if name:
+        out["name"] = name
+    if emp.last_name:
+        out["surname"] = emp.last_name
+    number = (emp.direct_number or emp.mobile or "").lstrip("+")   # full_number()
+    if number:
+        out["fullNumber"] = number
+    if emp.ext:
+        out["shortNumber"] = emp.ext
+    if emp.email:
+        out["email"] = emp.email
+    if groups and groups[0].name:
+        out["groupName"] = groups[0].name
     return out
 
 

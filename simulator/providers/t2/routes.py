@@ -65,7 +65,9 @@ async def monitoring_pending(request: web.Request, account: "Account") -> web.Re
 async def employees(request: web.Request, account: "Account") -> web.Response:
     """GET /employees"""
     state = account.state
-    return json_response([employee_json(e, state) for e in sorted(state.employees.values(), key=lambda e: e.id)])
+    groups = state.departments_by_employee()
+    return json_response([employee_json(e, groups.get(e.id, ()))
+                          for e in sorted(state.employees.values(), key=lambda e: e.id)])
 
 
 @requires(ACCESS)
