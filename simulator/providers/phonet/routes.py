@@ -52,12 +52,15 @@ def endpoint(fn: Callable) -> Callable:
 
 
 def session(fn: Callable) -> Callable:
-    """A live JSESSIONID is required (403 before any parameter is looked at)."""
-    @endpoint
+    """A live JSESSIONID is required (403 before any parameter is looked at); errors become
+    their plain-text answers, as with ``endpoint`` (one wrapper, not two, on every request)."""
     @wraps(fn)
     async def handler(request: web.Request) -> web.StreamResponse:
-        account = auth.authenticated(request)
-        return await fn(request, account)
+        try:
+            account = auth.authenticated(request)
+            return await fn(request, account)
+        except PhonetError as err:
+            return err.response()
     return handler
 
 

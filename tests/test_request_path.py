@@ -1,0 +1,161 @@
+"""The request path's speed-ups keep their promises: the access log still goes through
+``logging`` one line per request, the console formatter writes what ``LOG_FORMAT`` says, the
+journal redacts what it stores raw, and the serving loop does not change the seeded history."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import io
+import logging
+import time
+from datetime import datetime, timezone
+
+import pytest
+
+from simulator.cli import _loop_factory
+from simulator.config import parse_config
+from simulator.core.clock import Clock
+from simulator.journal import LOG_FORMAT, AccessLog, ConsoleFormatter, ConsoleHandler, RequestJournal
+from simulator.sim import Simulator
+
+from conftest import small_config
+
+
+def _record(msg="GET /x 200 0.1ms", level=logging.INFO, exc_info=None) -> logging.LogRecord:
+    return logging.LogRecord("simulator.access", level, __file__, 1, msg, (), exc_info)
+
+
+def test_console_formatter_writes_log_format():
+    record = _record()
+    assert ConsoleFormatter().format(record) == logging.Formatter(LOG_FORMAT).format(_copy(record))
+    record.created = 1795400000.0457   # a new second: the cached stamp moves on
+    record.msecs = 45.0
+    assert ConsoleFormatter().format(record) == logging.Formatter(LOG_FORMAT).format(_copy(record))
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        import sys
+        failed = _record("failed", logging.ERROR, sys.exc_info())
+    text = ConsoleFormatter().format(failed)
+    assert "Traceback" in text and "ValueError: boom" in text
+
+
+def _copy(record: logging.LogRecord) -> logging.LogRecord:
+    return logging.makeLogRecord(dict(record.__dict__))
+
+
+def test_console_handler_batches_info_and_writes_warnings_at_once():
+    async def run():
+        stream = io.StringIO()
+        handler = ConsoleHandler(stream, delay=0.05)
+        handler.handle(_record("one"))
+        handler.handle(_record("two"))
+        assert stream.getvalue() == ""                      # waiting for the batch
+        handler.handle(_record("careful", logging.WARNING))
+        assert stream.getvalue().splitlines()[0].endswith("simulator.access: one")
+        assert len(stream.getvalue().splitlines()) == 3     # a warning flushes what waited
+        handler.handle(_record("three"))
+        await asyncio.sleep(0.1)
+        assert stream.getvalue().splitlines()[-1].endswith("simulator.access: three")
+    asyncio.run(run())
+    stream = io.StringIO()
+    ConsoleHandler(stream).handle(_record("outside a loop"))
+    assert stream.getvalue().endswith("outside a loop\n")
+
+
+class _Keep(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record):
+        self.records.append(record)
+
+
+def _access_logger(name: str) -> tuple[logging.Logger, _Keep]:
+    logger = logging.getLogger(name)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    keep = _Keep()
+    logger.addHandler(keep)
+    return logger, keep
+
+
+def test_access_log_one_record_per_request_with_the_request_time():
+    logger, keep = _access_logger("test.access.batch")
+
+    async def run():
+        log = AccessLog(logger, delay=0.05)
+        before = time.time()
+        log.add("GET", "/sys/crm_api.wcgp?cmd=accounts&token=s3cret", 200, 1.25)
+        log.add("POST", "/crmapi/v1/users", 400, 0.5)
+        assert keep.records == []                          # written in a batch, not per request
+        await asyncio.sleep(0.1)
+        return before
+    before = asyncio.run(run())
+    assert [r.getMessage() for r in keep.records] == [
+        "GET /sys/crm_api.wcgp?cmd=accounts&token=*** 200 1.2ms", "POST /crmapi/v1/users 400 0.5ms"]
+    first = keep.records[0]
+    assert first.levelno == logging.INFO and first.name == "test.access.batch"
+    assert before <= first.created <= time.time() and first.msecs == int((first.created % 1) * 1000)
+    plain = logger.makeRecord(logger.name, logging.INFO, "(unknown file)", 0, "x", (), None)
+    assert set(first.__dict__) == set(plain.__dict__)       # every attribute a handler may read
+
+
+def test_access_log_is_silent_below_info_and_writes_at_once_outside_a_loop():
+    logger, keep = _access_logger("test.access.levels")
+    log = AccessLog(logger)
+    log.add("GET", "/a", 200, 0.1)                          # no loop running: at once
+    assert [r.getMessage() for r in keep.records] == ["GET /a 200 0.1ms"]
+    logger.setLevel(logging.WARNING)
+    log.add("GET", "/b", 200, 0.1)
+    log.flush()
+    assert len(keep.records) == 1
+
+
+def test_journal_keeps_raw_paths_and_gives_them_redacted():
+    journal = RequestJournal(size=2)
+    journal.add(1.0, "GET", "/x?token=abc&y=1", 200, 0.1, "acc", "cloudpbx", "127.0.0.1")
+    journal.add(2.0, "GET", "/y", 404, 0.1, None, None, "127.0.0.1")
+    journal.add(3.0, "GET", "/z?apiKey=k", 200, 0.1, "acc", "vats", "127.0.0.1")
+    entries = journal.entries()
+    assert [(e.id, e.path) for e in entries] == [(2, "/y"), (3, "/z?apiKey=***")]
+    assert [e.id for e in journal.entries("acc")] == [3]
+    assert journal.entries(limit=1)[0].to_json()["at"] == "1970-01-01T00:00:03Z"
+    journal.clear("acc")
+    assert [e.id for e in journal.entries()] == [2]
+
+
+def test_uvloop_serves_real_and_scaled_clocks_only():
+    pytest.importorskip("uvloop")
+    import uvloop
+    assert _loop_factory("real") is uvloop.new_event_loop
+    assert _loop_factory("scale:10") is uvloop.new_event_loop
+    assert _loop_factory("instant") is None and _loop_factory("manual") is None
+
+
+def test_seeded_history_is_the_same_whatever_loop_serves():
+    """Past calls run on an instant clock, whose settling is exact only on asyncio's own loop;
+    they are seeded on a loop of their own, so a server on uvloop has the history a test on
+    asyncio has."""
+    uvloop = pytest.importorskip("uvloop")
+    config = small_config()
+    for account in config["accounts"]:
+        account["seed"]["generate"]["calls"] = 40
+
+    def history(loop_factory):
+        async def build():
+            start = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
+            sim = Simulator(parse_config(config), Clock("manual", start=start))
+            await sim.start()
+            try:
+                return {aid: [dataclasses.asdict(c) for c in a.state.cdrs] for aid, a in sim.accounts.items()}
+            finally:
+                await sim.close()
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            return runner.run(build())
+
+    on_asyncio = history(None)
+    assert all(len(cdrs) == 40 for cdrs in on_asyncio.values())
+    assert history(uvloop.new_event_loop) == on_asyncio
