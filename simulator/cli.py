@@ -109,8 +109,9 @@ def serve(config_path, host, port, clock_mode, seed, admin_token, log_level, sta
 
 
 def _loop_factory(clock_mode: str):
-    """uvloop for a real or scaled clock: it takes a third off the request path's CPU. Instant
-    and manual clocks keep asyncio's loop, whose ready queue tells them that everything waits."""
+    """uvloop for a real or scaled clock: it saves ~45 k instructions of every request (the
+    bare aiohttp app: 211 k on asyncio's loop, 167 k on uvloop). Instant and manual clocks
+    keep asyncio's loop, whose ready queue tells them that everything waits."""
     if clock_mode.strip().lower() in ("instant", "manual"):
         return None
     try:
