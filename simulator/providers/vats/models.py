@@ -147,6 +147,18 @@ def render_user(emp: Employee) -> dict:
 USER_SEARCH = ("login", "name", "position", "ext", "telnum", "email", "mobile")
 
 
+class _Named(_Body):
+    """Users and groups: a ``name`` that may be absent (update) but never blank."""
+    name: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str | None) -> str | None:
+        if v is not None and not v.strip():
+            raise ValueError("must not be empty")
+        return v.strip() if v is not None else v
+
+
 class MobileRedirectIn(_Body):
     enabled: bool
     forward: bool = False
@@ -160,8 +172,7 @@ class MobileRedirectIn(_Body):
         return v
 
 
-class _UserFields(_Body):
-    name: str | None = None
+class _UserFields(_Named):
     password: str | None = None
     position: str | None = None
     email: str | None = None
@@ -169,13 +180,6 @@ class _UserFields(_Body):
     role: Literal["admin", "user", "restricted_user"] | None = None
     mobile: str | None = Field(None, pattern=r"^(\+?[0-9]{5,15})?$")
     mobile_redirect: MobileRedirectIn | None = None
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str | None) -> str | None:
-        if v is not None and not v.strip():
-            raise ValueError("must not be empty")
-        return v.strip() if v is not None else v
 
     @field_validator("email")
     @classmethod
@@ -311,21 +315,13 @@ class MemberIn(_Body):
     calls_enable: bool = True
 
 
-class _GroupFields(_Body):
-    name: str | None = None
+class _GroupFields(_Named):
     ext: str | None = Field(None, pattern=r"^[0-9]{2,6}$")
     call_order: Literal["ALL", "EVENLY", "BYORDER", "WATERFALL"] | None = None
     call_duration: int | None = None
     timeout: TimeoutIn | None = None
     advanced: Literal["off", "msg_busy", "callback"] | None = None
     users: list[MemberIn] | None = None
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str | None) -> str | None:
-        if v is not None and not v.strip():
-            raise ValueError("must not be empty")
-        return v.strip() if v is not None else v
 
     def _prepare(self, state: AccountState, dept: Department | None) -> dict[str, Any]:
         """Check everything first, so a refused request changes nothing."""
