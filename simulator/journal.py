@@ -12,6 +12,17 @@ import time
 from collections import deque
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from .core.accounts import Account
+
+# the account a request is for, set by the provider's authentication once it knows it: the
+# journal files the request under it (a request without one is filed under the provider
+# whose base path it is under)
+ACCOUNT_KEY: web.RequestKey["Account"] = web.RequestKey("pbx_account", object)
 
 # Credentials never reach the journal or the log: these query values are masked.
 _SECRET_PARAMS = re.compile(r"(?i)\b(token|api_?key|apikey|crm_token|access_token|refresh_token|password)=([^&]*)")
@@ -48,17 +59,24 @@ class ConsoleFormatter(logging.Formatter):
         self._stamp = ""
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
-        second = int(record.created)
+        return self._time(record.created, record.msecs)
+
+    def _time(self, created: float, msecs: float) -> str:
+        second = int(created)
         if second != self._second:
             self._second, self._stamp = second, time.strftime(self.default_time_format,
                                                                self.converter(second))
-        return f"{self._stamp},{int(record.msecs):03d}"
+        return f"{self._stamp},{int(msecs):03d}"
 
     def format(self, record: logging.LogRecord) -> str:
         if record.exc_info or record.exc_text or record.stack_info:
             return super().format(record)
         record.message = record.getMessage()   # LOG_FORMAT, without the generic machinery
         return f"{self.formatTime(record)} {record.levelname} {record.name}: {record.message}"
+
+    def line(self, created: float, levelname: str, name: str, message: str) -> str:
+        """What ``format`` writes for a plain record with these values."""
+        return f"{self._time(created, (created - int(created)) * 1000 // 1)} {levelname} {name}: {message}"
 
 
 class ConsoleHandler(logging.StreamHandler):
@@ -80,7 +98,19 @@ class ConsoleHandler(logging.StreamHandler):
         except Exception:
             self.handleError(record)
             return
-        if record.levelno >= logging.WARNING or len(self._lines) >= self.batch:
+        self._wait(urgent=record.levelno >= logging.WARNING)
+
+    def add_lines(self, lines: list[str]) -> None:
+        """Formatted INFO lines (``AccessLog``'s, when this handler is the only one they reach)."""
+        self.acquire()
+        try:
+            self._lines.extend(lines)
+        finally:
+            self.release()
+        self._wait(urgent=False)
+
+    def _wait(self, urgent: bool) -> None:
+        if urgent or len(self._lines) >= self.batch:
             self.flush()
         elif self._timer is None:
             try:
@@ -106,44 +136,34 @@ class ConsoleHandler(logging.StreamHandler):
 
 class AccessLog:
     """The access line of each request: INFO on ``simulator.access``, through ``logging``
-    (its handlers, filters, pytest's caplog), carrying the time the request ended.
+    (its handlers, filters, pytest's caplog), carrying the time the request ended. The
+    request journal hands the lines over in batches (``write``).
 
-    Lines are handed to ``logging`` in batches, at most ``delay`` seconds after their request
-    (at once outside an event loop; ``flush`` at shutdown): logging's dozen functions stay
-    in the CPU's caches for a batch, where one line between two requests cost three times as
-    much. Each record is a copy of one made at start with the message, arguments and time
-    filled in (making a ``LogRecord`` parses a file name and looks up the process)."""
+    Each record is a copy of one made at start with the message, arguments and time filled
+    in (making a ``LogRecord`` parses a file name and looks up the process); when the only
+    place a record would go is a ``ConsoleHandler`` with nothing on the way, the lines it
+    would write are made without the records."""
 
     FORMAT = "%s %s %s %.1fms"
 
-    def __init__(self, logger: logging.Logger, delay: float = 0.05, batch: int = 512) -> None:
+    def __init__(self, logger: logging.Logger) -> None:
         self.logger = logger
-        self.delay, self.batch = delay, batch
         self._template = logging.LogRecord(logger.name, logging.INFO, "(unknown file)", 0, self.FORMAT, (),
                                            None).__dict__
-        self._pending: list[tuple] = []
-        self._timer: asyncio.TimerHandle | None = None
 
-    def add(self, method: str, path: str, status: int, latency_ms: float) -> None:
-        """``path`` as received: it is redacted when the line is written."""
-        if not self.logger.isEnabledFor(logging.INFO):
+    def write(self, lines: list[tuple[float, str, str, int, float]]) -> None:
+        """``(ended, method, path, status, latency_ms)`` per request: ``ended`` epoch seconds,
+        ``path`` as received (redacted here)."""
+        if not lines or not self.logger.isEnabledFor(logging.INFO):
             return
-        self._pending.append((time.time(), method, path, status, latency_ms))
-        if len(self._pending) >= self.batch:
-            self.flush()
-        elif self._timer is None:
-            try:
-                self._timer = asyncio.get_running_loop().call_later(self.delay, self.flush)
-            except RuntimeError:   # no loop in this thread
-                self.flush()
-
-    def flush(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        pending, self._pending = self._pending, []
+        console = self._console_only()
+        if console is not None:
+            line, name, fmt = console.formatter.line, self.logger.name, self.FORMAT
+            console.add_lines([line(at, "INFO", name, fmt % (method, redact(path), status, latency_ms))
+                               for at, method, path, status, latency_ms in lines])
+            return
         logger, template, new = self.logger, self._template, logging.LogRecord.__new__
-        for at, method, path, status, latency_ms in pending:
+        for at, method, path, status, latency_ms in lines:
             record = new(logging.LogRecord)
             fields = record.__dict__
             fields.update(template)
@@ -152,6 +172,28 @@ class AccessLog:
             fields["msecs"] = (at - int(at)) * 1000 // 1
             fields["relativeCreated"] = (at - _STARTED) * 1000
             logger.handle(record)
+
+    def _console_only(self) -> "ConsoleHandler | None":
+        """The ``ConsoleHandler`` that is all a record of ``logger`` would reach, with nothing
+        that could look at the record on the way (filters, another handler, a formatter of
+        its own); else None, and records go through ``logging``. Checked once a batch: pytest's
+        caplog, a user's handler or filter added at any time get records."""
+        found: list[logging.Handler] = []
+        logger: logging.Logger | None = self.logger
+        while logger is not None:
+            if logger.disabled or logger.filters:
+                return None
+            found.extend(logger.handlers)
+            if not logger.propagate:
+                break
+            logger = logger.parent
+        if len(found) != 1:
+            return None
+        handler = found[0]
+        if type(handler) is not ConsoleHandler or handler.filters or handler.level > logging.INFO \
+                or type(handler.formatter) is not ConsoleFormatter:
+            return None
+        return handler
 
 
 _STARTED = getattr(logging, "_startTime", time.time())   # what relativeCreated counts from
@@ -189,26 +231,77 @@ class RequestEntry:
 
 
 class RequestJournal:
-    """Entries are kept as tuples and become ``RequestEntry`` (path redacted) when read: the
-    journal is written on every request and read now and then."""
+    """Every request the simulator answered, newest last (at most ``size``), and the source
+    of the access log's lines.
 
-    def __init__(self, size: int = 10000):
+    Entries are kept as tuples and become ``RequestEntry`` (path redacted) when read. The
+    access lines of new entries are written in batches: at most ``delay`` seconds after
+    their request, after ``batch`` requests, before the journal is cleared and at shutdown
+    (``flush``); at once outside an event loop. An access line per request, between two
+    requests' network work, cost three times as much as a batch's lines."""
+
+    def __init__(self, size: int = 10000, access_log: AccessLog | None = None,
+                 delay: float = 0.05, batch: int = 512) -> None:
         self._entries: deque[tuple] = deque(maxlen=size)
         self._ids = itertools.count(1)
+        self.access_log = access_log
+        # lines are written before their entries can drop out of the journal
+        self.delay, self.batch = delay, min(batch, max(1, size // 2))
+        self._written = 0          # the id of the newest entry whose line was written
+        self._write_at = 1         # the id at which to look at the lines again
+        self._timer: asyncio.TimerHandle | None = None
 
     def add(self, at: float, method: str, path: str, status: int, latency_ms: float,
-            account: str | None, provider: str | None, remote: str | None) -> None:
-        """``path`` as received (with its query)."""
-        self._entries.append((next(self._ids), at, method, path, status, latency_ms, account, provider, remote))
+            account: str | None, provider: str | None, remote: str | None, ended: float | None = None) -> None:
+        """``path`` as received (with its query); ``latency_ms`` is rounded when read; ``ended``:
+        ``time.perf_counter()`` when the request ended (the access line's time), else now."""
+        entry_id = next(self._ids)
+        self._entries.append((entry_id, at, method, path, status, latency_ms, account, provider, remote, ended))
+        if entry_id >= self._write_at:
+            self._lines_waiting(entry_id)
+
+    def _lines_waiting(self, entry_id: int) -> None:
+        if self._timer is None:
+            try:
+                self._timer = asyncio.get_running_loop().call_later(self.delay, self.flush)
+            except RuntimeError:   # no loop in this thread
+                self.flush()
+                return
+            self._write_at = entry_id + self.batch
+        else:                      # a batch's worth before the timer
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the access lines of the entries that have none yet."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        written = self._written
+        new = []
+        for entry in reversed(self._entries):
+            if entry[0] <= written:
+                break
+            new.append(entry)
+        if not new:
+            return
+        self._written = new[0][0]
+        self._write_at = self._written + 1
+        if self.access_log is None:
+            return
+        new.reverse()
+        now, wall = time.time(), time.time() - time.perf_counter()   # perf_counter → epoch seconds
+        self.access_log.write([(now if ended is None else ended + wall, method, path, status, latency_ms)
+                               for _, _, method, path, status, latency_ms, _, _, _, ended in new])
 
     def entries(self, account: str | None = None, limit: int | None = None) -> list[RequestEntry]:
         rows = [e for e in self._entries if account is None or e[6] == account]
         if limit is not None:
             rows = rows[-limit:] if limit > 0 else []
-        return [RequestEntry(i, at, method, redact(path), status, latency, acc, provider, remote)
-                for i, at, method, path, status, latency, acc, provider, remote in rows]
+        return [RequestEntry(i, at, method, redact(path), status, round(latency, 3), acc, provider, remote)
+                for i, at, method, path, status, latency, acc, provider, remote, _ in rows]
 
     def clear(self, account: str | None = None) -> None:
+        self.flush()
         if account is None:
             self._entries.clear()
             return

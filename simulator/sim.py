@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from aiohttp import web
 
 from .config import AccountConfig, ConfigError, SimConfig
-from .core.accounts import Account
+from .core.accounts import Account, AccountTable
 from .core.clock import Clock
 from .core.engine import Call, CallEngine, CallEvent, CallScript
 from .core.history import seed_history
@@ -39,10 +39,10 @@ class Simulator:
         self.engine = CallEngine(self.clock)
         self.webhook_journal = WebhookJournal(max(1000, config.server.journal_size * 2))
         self.webhooks = WebhookDelivery(self.clock, self.webhook_journal, config.server.webhook_queue)
-        self.requests = RequestJournal(config.server.journal_size)
         self.access_log = AccessLog(logging.getLogger("simulator.access"))
+        self.requests = RequestJournal(config.server.journal_size, self.access_log)
         self.providers: dict[str, Provider] = all_providers()
-        self.accounts: dict[str, Account] = {}
+        self.accounts: AccountTable = AccountTable()
         self.account_configs: dict[str, AccountConfig] = {}
         self.public_url = (config.server.public_url or
                            f"http://{config.server.host}:{config.server.port}").rstrip("/")
@@ -95,8 +95,19 @@ class Simulator:
         except KeyError:
             raise AccountNotFound(account_id) from None
 
-    def accounts_of(self, provider: str) -> list[Account]:
-        return [a for a in self.accounts.values() if a.provider == provider]
+    def provider_for_path(self, path: str) -> Provider | None:
+        """The provider whose base path ``path`` is under, if any."""
+        for provider in self.providers.values():
+            if provider.base_path and path.startswith(provider.base_path):
+                return provider
+        return None
+
+    def provider_id_for_path(self, path: str) -> str | None:
+        provider = self.provider_for_path(path)
+        return provider.id if provider is not None else None
+
+    def accounts_of(self, provider: str) -> tuple[Account, ...]:
+        return self.accounts.of(provider)
 
     def find_account(self, provider: str, key: str, value: str) -> Account | None:
         """The account of ``provider`` whose credential ``key`` equals ``value``."""
@@ -157,7 +168,7 @@ class Simulator:
 
     # ---- lifecycle -------------------------------------------------------------------------
     async def close(self) -> None:
-        self.access_log.flush()
+        self.requests.flush()
         await self.engine.close()
         await self.webhooks.close()
         await self.clock.close()

@@ -190,7 +190,7 @@ async def test_no_credential_in_the_log_or_the_request_journal(aiohttp_client, s
     client = await quiet_client(aiohttp_client, sim)
     with caplog.at_level(logging.DEBUG):
         await _leak_attempts(client)
-    sim.access_log.flush()   # access lines are written in batches
+    sim.requests.flush()   # access lines are written in batches
     paths = [r.path for r in sim.requests.entries()]
     assert "/sys/crm_api.wcgp?cmd=accounts&token=***" in paths
     assert "/crmapi/v1/users?apiKey=***&x=1" in paths

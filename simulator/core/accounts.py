@@ -70,3 +70,56 @@ class Account:
             "switches": dict(self.switches),
             "settings": dict(self.settings),
         }
+
+
+class AccountTable(dict):
+    """``Simulator.accounts`` (id → Account), which also keeps each provider's accounts:
+    authentication looks them up on every request. Every way of changing the table
+    forgets them; they are grouped again when next asked for."""
+
+    __slots__ = ("_by_provider",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._by_provider: dict[str, tuple[Account, ...]] | None = None
+
+    def of(self, provider: str) -> tuple[Account, ...]:
+        groups = self._by_provider
+        if groups is None:
+            grouped: dict[str, list[Account]] = {}
+            for account in self.values():
+                grouped.setdefault(account.provider, []).append(account)
+            groups = self._by_provider = {p: tuple(accounts) for p, accounts in grouped.items()}
+        return groups.get(provider, ())
+
+    def __setitem__(self, key: str, value: Account) -> None:
+        self._by_provider = None
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        self._by_provider = None
+        super().__delitem__(key)
+
+    def __ior__(self, other: Any) -> "AccountTable":
+        self._by_provider = None
+        return super().__ior__(other)
+
+    def pop(self, *args: Any) -> Any:
+        self._by_provider = None
+        return super().pop(*args)
+
+    def popitem(self) -> tuple[str, Account]:
+        self._by_provider = None
+        return super().popitem()
+
+    def clear(self) -> None:
+        self._by_provider = None
+        super().clear()
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self._by_provider = None
+        super().update(*args, **kwargs)
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        self._by_provider = None
+        return super().setdefault(key, default)

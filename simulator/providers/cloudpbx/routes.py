@@ -12,7 +12,7 @@ from aiohttp import web
 
 
 from ...core.recordings import mp3_bytes
-from ...http import ACCOUNT_KEY, PROVIDER_KEY, json_response
+from ...http import ACCOUNT_KEY, json_response
 from ...sim import SIM
 from .auth import PROVIDER_ID, authenticate, record_key_valid
 from .errors import CloudPbxError, InvalidParameters, InvalidToken, RecordingNotFound
@@ -120,11 +120,10 @@ COMMANDS: dict[str, Command] = {
 
 async def crm_api(request: web.Request) -> web.Response:
     sim = request.app[SIM]
-    request[PROVIDER_KEY] = PROVIDER_ID
     try:
         params = await read_params(request)
         account = authenticate(sim, params)
-        request[ACCOUNT_KEY] = account.id
+        request[ACCOUNT_KEY] = account
         command = COMMANDS.get(params.get("cmd", "").strip().lower())
         if command is None:
             raise InvalidParameters("cmd")
@@ -136,14 +135,13 @@ async def crm_api(request: web.Request) -> web.Response:
 async def recording(request: web.Request) -> web.Response:
     """A recording link from a webhook or the history CSV: the call's MP3."""
     sim = request.app[SIM]
-    request[PROVIDER_KEY] = PROVIDER_ID
     call_id = request.match_info["call_id"]
     try:
         for account in sim.accounts_of(PROVIDER_ID):
             cdr = account.state.cdrs.get(call_id)
             if cdr is None:
                 continue
-            request[ACCOUNT_KEY] = account.id
+            request[ACCOUNT_KEY] = account
             if not record_key_valid(account, call_id, request.query.get("key", "")):
                 raise InvalidToken()
             if not cdr.record_file:

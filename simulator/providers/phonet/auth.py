@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from ...http import ACCOUNT_KEY, PROVIDER_KEY
+from ...http import ACCOUNT_KEY
 from ...sim import SIM
 from .errors import Forbidden, InvalidCredentials
 from .state import Session, phonet_state, setting
@@ -42,8 +42,7 @@ def login(request: web.Request, domain: str, api_key: str) -> tuple["Account", S
         session = Session(id=secrets.token_hex(16).upper(), account_id=account.id,
                           last_seen=sim.clock.timestamp())
         phonet_state(account).sessions[session.id] = session
-        request[ACCOUNT_KEY] = account.id
-        request[PROVIDER_KEY] = PROVIDER
+        request[ACCOUNT_KEY] = account
         return account, session
     raise InvalidCredentials()
 
@@ -82,8 +81,7 @@ def authenticated(request: web.Request) -> "Account":
         if setting(account, "strict_host") and _host(request) != account.domain.lower():
             break
         session.last_seen = now
-        request[ACCOUNT_KEY] = account.id
-        request[PROVIDER_KEY] = PROVIDER
+        request[ACCOUNT_KEY] = account
         return account
     raise Forbidden()
 

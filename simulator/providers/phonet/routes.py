@@ -16,7 +16,7 @@ from aiohttp import web
 
 from ...core.models import Contact, Note
 from ...core.recordings import mp3_bytes
-from ...http import ACCOUNT_KEY, PROVIDER_KEY, json_response
+from ...http import ACCOUNT_KEY, json_response
 from ...sim import SIM
 from . import auth
 from .errors import (BadRequest, CallNotFound, ContactNotFound, NoteNotFound, PhonetError,
@@ -564,8 +564,7 @@ async def call_audio(request: web.Request) -> web.StreamResponse:
         cdr = cdrs.get(uuid) or cdrs.get(phonet_state(account).leg_index.get(uuid, ""))
         if cdr is None:
             continue
-        request[ACCOUNT_KEY] = account.id
-        request[PROVIDER_KEY] = PROVIDER
+        request[ACCOUNT_KEY] = account
         if channel and not setting(account, "split_recording"):
             raise RecordNotFound()
         if not cdr.record_file or cdr.answered_at is None:

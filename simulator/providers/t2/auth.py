@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Awaitable, Callable
 import jwt
 from aiohttp import web
 
-from ...http import ACCOUNT_KEY, PROVIDER_KEY
+from ...http import ACCOUNT_KEY
 from ...sim import SIM
 from .errors import ALREADY_UPDATED, BAD_TOKEN, EXPIRED, HEADER_REQUIRED, INVALID_TYPE, Forbidden, T2Error
 
@@ -163,7 +163,7 @@ def authenticate(sim: "Simulator", header: str | None, expected: str,
 
 def _mark(request: web.Request | None, account: "Account") -> None:
     if request is not None:
-        request[ACCOUNT_KEY] = account.id   # the request journal files it under the account
+        request[ACCOUNT_KEY] = account   # the request journal files it under the account
 
 
 Handler = Callable[[web.Request, "Account"], Awaitable[web.StreamResponse]]
@@ -176,7 +176,6 @@ def requires(token_type: str) -> Callable[[Handler], Callable[[web.Request], Awa
     def wrap(handler: Handler):
         @functools.wraps(handler)
         async def endpoint(request: web.Request) -> web.StreamResponse:
-            request[PROVIDER_KEY] = "t2"
             try:
                 account = authenticate(request.app[SIM], request.headers.get("Authorization"),
                                        token_type, request)

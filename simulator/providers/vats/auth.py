@@ -14,7 +14,7 @@ from typing import Awaitable, Callable
 from aiohttp import web
 
 from ...core.accounts import Account
-from ...http import ACCOUNT_KEY, PROVIDER_KEY
+from ...http import ACCOUNT_KEY
 from ...sim import SIM
 from .errors import CrmDisabled, CrmSwitchedOff, InvalidToken, VatsError
 
@@ -25,7 +25,6 @@ Handler = Callable[[web.Request, Account], Awaitable[web.StreamResponse]]
 
 
 def authenticate(request: web.Request) -> Account:
-    request[PROVIDER_KEY] = PROVIDER_ID
     key = request.headers.get(HEADER, "").strip()
     if not key:
         raise InvalidToken()
@@ -38,7 +37,7 @@ def authenticate(request: web.Request) -> Account:
             break
     if account is None:
         raise InvalidToken()
-    request[ACCOUNT_KEY] = account.id
+    request[ACCOUNT_KEY] = account
     if account.switches.get("crm_disabled"):
         raise CrmDisabled()
     if account.switches.get("crm_switched_off"):
