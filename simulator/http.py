@@ -49,8 +49,12 @@ def json_response(data: Any, status: int = 200, headers: dict | None = None) -> 
             body = orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
         except TypeError:
             body = json.dumps(data, ensure_ascii=False).encode("utf-8")
-    return web.Response(body=body, status=status, headers=headers,
-                        content_type="application/json", charset="utf-8")
+    # the header as it is written, not made from content_type and charset for every answer
+    return web.Response(body=body, status=status,
+                        headers=_JSON_HEADERS if headers is None else {**headers, **_JSON_HEADERS})
+
+
+_JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
 
 
 def _refusal(sim, request: web.Request) -> web.StreamResponse | None:

@@ -74,9 +74,20 @@ class ConsoleFormatter(logging.Formatter):
         record.message = record.getMessage()   # LOG_FORMAT, without the generic machinery
         return f"{self.formatTime(record)} {record.levelname} {record.name}: {record.message}"
 
-    def line(self, created: float, levelname: str, name: str, message: str) -> str:
-        """What ``format`` writes for a plain record with these values."""
-        return f"{self._time(created, (created - int(created)) * 1000 // 1)} {levelname} {name}: {message}"
+    def access_lines(self, name: str, lines: list[tuple[float, str, str, int, float]]) -> list[str]:
+        """What ``format`` writes for the INFO records of ``AccessLog.write``'s ``lines``."""
+        out, second, stamp, strftime, converter = [], self._second, self._stamp, time.strftime, self.converter
+        fmt = self.default_time_format
+        for created, method, path, status, latency_ms in lines:
+            whole = int(created)
+            if whole != second:
+                second, stamp = whole, strftime(fmt, converter(whole))
+            if "=" in path:
+                path = redact(path)
+            out.append(f"{stamp},{int((created - whole) * 1000):03d} INFO {name}: "
+                       f"{method} {path} {status} {latency_ms:.1f}ms")
+        self._second, self._stamp = second, stamp
+        return out
 
 
 class ConsoleHandler(logging.StreamHandler):
@@ -158,9 +169,7 @@ class AccessLog:
             return
         console = self._console_only()
         if console is not None:
-            line, name, fmt = console.formatter.line, self.logger.name, self.FORMAT
-            console.add_lines([line(at, "INFO", name, fmt % (method, redact(path), status, latency_ms))
-                               for at, method, path, status, latency_ms in lines])
+            console.add_lines(console.formatter.access_lines(self.logger.name, lines))
             return
         logger, template, new = self.logger, self._template, logging.LogRecord.__new__
         for at, method, path, status, latency_ms in lines:
