@@ -29,6 +29,8 @@ class Account:
     credentials: dict[str, str] = field(default_factory=dict)
     # per-account switches the admin API flips (vats "CRM disabled" ...)
     switches: dict[str, Any] = field(default_factory=dict)
+    # list answers' rows as last rendered (``http.rendered``): a cache, not state
+    row_memos: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     # set by the provider: awaited before an external call is routed (vats/cloudpbx contact,
     # phonet call.settings); it may set call.contact_name / call.responsible_id
     lookup: Callable[["Account", "Call"], Awaitable[None]] | None = None

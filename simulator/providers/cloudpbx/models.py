@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from operator import attrgetter
 from typing import TYPE_CHECKING, Iterator
 
 from aiohttp import web
@@ -190,6 +191,10 @@ def _window(params: dict[str, str], period: str | None, now: float, utc_offset: 
 
 
 # ---- rendering --------------------------------------------------------------------------------
+
+# what employee_json shows (``http.rendered``'s key)
+EMPLOYEE_KEY = attrgetter("id", "login", "name", "ext", "direct_number", "email")
+
 
 def employee_json(emp: "Employee") -> dict:
     item = {"name": emp.login, "realName": emp.name, "ext": emp.ext}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hmac
+import inspect
 from typing import Awaitable, Callable
 
 from aiohttp import web
@@ -22,6 +23,7 @@ PROVIDER_ID = "vats"
 HEADER = "X-API-KEY"
 
 Handler = Callable[[web.Request, Account], Awaitable[web.StreamResponse]]
+SyncHandler = Callable[[web.Request, Account], web.StreamResponse]
 
 
 def authenticate(request: web.Request) -> Account:
@@ -45,15 +47,23 @@ def authenticate(request: web.Request) -> Account:
     return account
 
 
-def authorized(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    """Authenticate, then run the handler; any ``VatsError`` becomes its documented body."""
+def authorized(handler: Handler | SyncHandler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """Authenticate, then run the handler; any ``VatsError`` becomes its documented body. A
+    handler that awaits nothing may be a plain function: one coroutine less per request."""
 
-    @functools.wraps(handler)
-    async def wrapper(request: web.Request) -> web.StreamResponse:
-        try:
-            account = authenticate(request)
-            return await handler(request, account)
-        except VatsError as err:
-            return err.response()
+    if inspect.iscoroutinefunction(handler):
+        @functools.wraps(handler)
+        async def wrapper(request: web.Request) -> web.StreamResponse:
+            try:
+                return await handler(request, authenticate(request))
+            except VatsError as err:
+                return err.response()
+    else:
+        @functools.wraps(handler)
+        async def wrapper(request: web.Request) -> web.StreamResponse:
+            try:
+                return handler(request, authenticate(request))
+            except VatsError as err:
+                return err.response()
 
     return wrapper

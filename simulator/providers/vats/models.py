@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import operator
 import re
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -102,16 +103,20 @@ def query_int(query, name: str, default: int | None, minimum: int = 0) -> int | 
 
 # ---- lists: search / start / limit and the items + info envelope (seed §3.2) ---------------
 
-def page(request: web.Request, items: list[dict], fields: tuple[str, ...]) -> web.Response:
+def page(request: web.Request, items: list[dict], fields: tuple[str, ...], bodies: list | None = None) -> web.Response:
+    """A list answer (seed §2): ``search`` in ``fields``, then ``start``/``limit``. ``bodies``:
+    what to write for each item when not the item itself (``http.rendered``'s)."""
     query = request.query
     search = query.get("search", "")
     start = query_int(query, "start", 0)
     limit = query_int(query, "limit", 0)   # 0 or absent: everything from start
+    if bodies is None:
+        bodies = items
     if search:
         needle = search.lower()
-        items = [i for i in items if any(needle in str(i.get(f, "")).lower() for f in fields)]
-    total = len(items)
-    chunk = items[start:start + limit] if limit else items[start:]
+        bodies = [b for i, b in zip(items, bodies) if any(needle in str(i.get(f, "")).lower() for f in fields)]
+    total = len(bodies)
+    chunk = bodies[start:start + limit] if limit else bodies[start:]
     info: dict[str, Any] = {"search": search, "start": start, "limit": limit or total, "total": total}
     if limit and start + limit < total:
         info["next"] = start + limit
@@ -144,6 +149,9 @@ def render_user(emp: Employee) -> dict:
             "mobile_redirect": mobile_redirect}
 
 
+# what render_user shows (``http.rendered``'s key): it renders the redirect's values through bool()/int()
+USER_KEY = operator.attrgetter("login", "name", "position", "ext", "direct_number", "email", "role", "mobile",
+                               "mobile_redirect")
 USER_SEARCH = ("login", "name", "position", "ext", "telnum", "email", "mobile")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ...http import json_response
+from ...http import json_response, rendered
 from ...core.accounts import Account
 from ...core.recordings import mp3_bytes
 from ...sim import SIM
@@ -20,6 +20,7 @@ from .models import (
     GROUP_SEARCH,
     SIM_SEARCH,
     TELNUM_SEARCH,
+    USER_KEY,
     USER_SEARCH,
     GroupCreate,
     GroupMembersEdit,
@@ -128,8 +129,11 @@ async def makecall(request: web.Request, account: Account) -> web.Response:
 
 @routes.get(BASE_PATH + "/users")
 @authorized
-async def users_list(request: web.Request, account: Account) -> web.Response:
-    return page(request, [render_user(e) for e in account.state.employees.values()], USER_SEARCH)
+def users_list(request: web.Request, account: Account) -> web.Response:
+    employees = account.state.employees.values()
+    users = rendered(account.row_memos, "users", tuple(map(USER_KEY, employees)),
+                     lambda: [render_user(e) for e in employees])
+    return page(request, users.rows, USER_SEARCH, users.items)
 
 
 @routes.post(BASE_PATH + "/users")
