@@ -1,5 +1,5 @@
-"""List answers keep their rendered rows (``http.rendered``: vats users, t2 employees, cloudpbx
-accounts; phonet's list renders anew, checked here too) only while what they show is unchanged: whatever changes an employee or a department in place — a handler, the engine, a
+"""List answers keep their rendered rows (``http.rendered``: vats and phonet users, t2 employees,
+cloudpbx accounts) only while what they show is unchanged: whatever changes an employee or a department in place — a handler, the engine, a
 test reaching into the state — the next answer shows it, byte for byte what rendering anew
 gives."""
 

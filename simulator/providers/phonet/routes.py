@@ -16,12 +16,12 @@ from aiohttp import web
 
 from ...core.models import Contact, Note
 from ...core.recordings import mp3_bytes
-from ...http import ACCOUNT_KEY, json_response
+from ...http import ACCOUNT_KEY, json_response, rendered
 from ...sim import SIM
 from . import auth
 from .errors import (BadRequest, CallNotFound, ContactNotFound, NoteNotFound, PhonetError,
                      RecordNotFound, UnsupportedMediaType, UserNotFound)
-from .models import (NOTE_TEMPLATE, AuthorizeBody, BatchBody, CallViews, ContactBody, MakeCallBody,
+from .models import (NOTE_TEMPLATE, USER_KEY, AuthorizeBody, BatchBody, CallViews, ContactBody, MakeCallBody,
                      NoteBody, TelerIndex, add_fields, digits, ms, numbers_match, parse,
                      phone_digits, render_contact, render_note, replace_fields, sync_core, teler, users)
 from .state import phonet_state, setting
@@ -318,7 +318,8 @@ async def users_calls(request: web.Request, account: "Account") -> web.StreamRes
 
 @session
 async def users_list(request: web.Request, account: "Account") -> web.StreamResponse:
-    return reply(users(account))   # four short fields a row: rendering costs what keeping the rows would
+    key = tuple(map(USER_KEY, account.state.employees.values()))
+    return reply(rendered(account.row_memos, "users", key, lambda: users(account)).whole)
 
 
 @session
