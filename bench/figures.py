@@ -43,10 +43,29 @@ def wait_http(url: str, timeout: float = 30.0) -> float:
     raise RuntimeError(f"{url} did not answer within {timeout} s")
 
 
+def _pinned(cpus: set[int] | None):
+    """A ``preexec_fn`` keeping a child (and its threads) on ``cpus``."""
+    return None if cpus is None else (lambda: os.sched_setaffinity(0, cpus))
+
+
+def load_cores() -> tuple[set[int], set[int]] | tuple[None, None]:
+    """(server, load generator) CPUs for the throughput rounds: the server under test — bare
+    app or simulator alike — gets one CPU to itself, the load generator the others, so that
+    neither is moved onto the other's CPU in the middle of a round. Unpinned where the
+    platform cannot pin or has one CPU."""
+    try:
+        cpus = sorted(os.sched_getaffinity(0))
+    except AttributeError:
+        return None, None
+    if len(cpus) < 2:
+        return None, None
+    return {cpus[-1]}, set(cpus[:-1])
+
+
 @contextmanager
-def process(args: list[str], env: dict | None = None):
+def process(args: list[str], env: dict | None = None, cpus: set[int] | None = None):
     proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, **(env or {})})
+                            env={**os.environ, **(env or {})}, preexec_fn=_pinned(cpus))
     try:
         yield proc
     finally:
@@ -93,26 +112,27 @@ def startup(runs: int = 5) -> list[tuple]:
 
 # ---- 2. throughput ---------------------------------------------------------------------------
 
-def _load(url: str, seconds: float, headers: dict, cookies: dict) -> dict:
+def _load(url: str, seconds: float, headers: dict, cookies: dict, cpus: set[int] | None = None) -> dict:
     """rps and errors at 64 connections: wrk when installed (C, one thread: the server under
     test keeps the other core), else the bundled Python generator (whose own CPU cost — about
     that of the server — makes the ratio noisy on two cores)."""
     if cookies:
         headers = {**headers, "Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
     if shutil.which("wrk"):
-        return _wrk(url, seconds, headers)
+        return _wrk(url, seconds, headers, cpus)
     args = [PY, "-m", "bench.load", url, "--concurrency", "64", "--seconds", str(seconds)]
     for k, v in headers.items():
         args += ["-H", f"{k}: {v}"]
-    out = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, check=True,
+                         preexec_fn=_pinned(cpus)).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
-def _wrk(url: str, seconds: float, headers: dict) -> dict:
+def _wrk(url: str, seconds: float, headers: dict, cpus: set[int] | None = None) -> dict:
     args = ["wrk", "-t1", "-c64", f"-d{max(1, int(seconds))}s", "--latency"]
     for k, v in headers.items():
         args += ["-H", f"{k}: {v}"]
-    out = subprocess.run(args + [url], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(args + [url], capture_output=True, text=True, check=True, preexec_fn=_pinned(cpus)).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses:\s+(\d+)", out))
     socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
@@ -139,14 +159,16 @@ def _endpoints(base: str, accounts: dict) -> dict[str, tuple[str, dict, dict]]:
     }
 
 
-def throughput(seconds: float = 2.0, rounds: int = 5) -> list[tuple]:
+def throughput(seconds: float = 2.0, rounds: int = 7) -> list[tuple]:
     """Each endpoint against a bare app with a body of the same size, in ``rounds`` alternating
     rounds (bare, simulator, bare on uvloop): this machine's speed drifts by a third over
-    seconds, so one long run of each would measure the drift. Medians of the rounds."""
+    seconds, so one long run of each would measure the drift. Medians of the rounds. Servers
+    on one CPU, wrk on the others (``load_cores``)."""
     rows = []
+    server_cpus, load_cpus = load_cores()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    with process(PBX_SIM + ["serve", "--port", str(port)]):
+    with process(PBX_SIM + ["serve", "--port", str(port)], cpus=server_cpus):
         wait_http(f"{base}/_sim/health")
         accounts = {a["id"]: a for a in json.loads(http_json(f"{base}/_sim/accounts")[2])}
         for name, (url, headers, cookies) in _endpoints(base, accounts).items():
@@ -159,17 +181,17 @@ def throughput(seconds: float = 2.0, rounds: int = 5) -> list[tuple]:
                 fh.write(b'{"pad":"' + b"x" * pad + b'"}')
             bare_port, uv_port = free_port(), free_port()
             runs: dict[str, list[dict]] = {"bare": [], "sim": [], "uv": []}
-            with process([PY, "-m", "bench.bare", str(bare_port), fh.name]), \
-                    process([PY, "-m", "bench.bare", str(uv_port), fh.name, "--uvloop"]):
+            with process([PY, "-m", "bench.bare", str(bare_port), fh.name], cpus=server_cpus), \
+                    process([PY, "-m", "bench.bare", str(uv_port), fh.name, "--uvloop"], cpus=server_cpus):
                 bare_url, uv_url = f"http://127.0.0.1:{bare_port}/", f"http://127.0.0.1:{uv_port}/"
                 wait_http(bare_url)
                 wait_http(uv_url)
                 for target, h, c in ((bare_url, {}, {}), (url, headers, cookies), (uv_url, {}, {})):
-                    _load(target, 1, h, c)   # warm-up
+                    _load(target, 1, h, c, load_cpus)   # warm-up
                 for _ in range(rounds):
-                    runs["bare"].append(_load(bare_url, seconds, {}, {}))
-                    runs["sim"].append(_load(url, seconds, headers, cookies))
-                    runs["uv"].append(_load(uv_url, seconds, {}, {}))
+                    runs["bare"].append(_load(bare_url, seconds, {}, {}, load_cpus))
+                    runs["sim"].append(_load(url, seconds, headers, cookies, load_cpus))
+                    runs["uv"].append(_load(uv_url, seconds, {}, {}, load_cpus))
             os.unlink(fh.name)
             sim = statistics.median(r["rps"] for r in runs["sim"])
             bare = statistics.median(r["rps"] for r in runs["bare"])

@@ -63,7 +63,7 @@ async def monitoring_pending(request: web.Request, account: "Account") -> web.Re
 # ---- employees, click-to-call ---------------------------------------------------------------
 
 @requires(ACCESS)
-async def employees(request: web.Request, account: "Account") -> web.Response:
+def employees(request: web.Request, account: "Account") -> web.Response:
     """GET /employees"""
     state = account.state
 
