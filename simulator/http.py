@@ -69,12 +69,13 @@ class RenderedRows:
     flags through ``bool()``, numbers through ``int()``); the kept key is a deep copy, so a
     dict or list changed in place (a scenario, a test reaching into the state) is seen."""
 
-    __slots__ = ("key", "rows", "items", "whole")
+    __slots__ = ("key", "rows", "items", "whole", "answers")
 
     def __init__(self, key: Any, rows: list, items: list, whole: Any) -> None:
         self.key, self.rows = key, rows
         self.items = items     # what to serialise for each row (an orjson.Fragment, or the row)
         self.whole = whole     # what to serialise for the list of them all
+        self.answers: dict[Any, Any] = {}   # whole answers made of these rows, by what the handler says
 
 
 def rendered(memos: dict, name: str, key: Any, render: Callable[[], list]) -> RenderedRows:

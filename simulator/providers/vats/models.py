@@ -106,7 +106,10 @@ def query_int(query, name: str, default: int | None, minimum: int = 0) -> int | 
 def page(request: web.Request, items: list[dict], fields: tuple[str, ...], bodies: list | None = None) -> web.Response:
     """A list answer (seed §2): ``search`` in ``fields``, then ``start``/``limit``. ``bodies``:
     what to write for each item when not the item itself (``http.rendered``'s)."""
-    query = request.query
+    return json_response(page_data(request.query, items, fields, bodies))
+
+
+def page_data(query, items: list[dict], fields: tuple[str, ...], bodies: list | None = None) -> dict:
     search = query.get("search", "")
     start = query_int(query, "start", 0)
     limit = query_int(query, "limit", 0)   # 0 or absent: everything from start
@@ -120,7 +123,7 @@ def page(request: web.Request, items: list[dict], fields: tuple[str, ...], bodie
     info: dict[str, Any] = {"search": search, "start": start, "limit": limit or total, "total": total}
     if limit and start + limit < total:
         info["next"] = start + limit
-    return json_response({"items": chunk, "info": info})
+    return {"items": chunk, "info": info}
 
 
 # ---- employees -------------------------------------------------------------------------------

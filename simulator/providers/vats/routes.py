@@ -6,7 +6,7 @@ state or place a call through the engine, render. The endpoint inventory is in R
 
 from __future__ import annotations
 
-
+import orjson
 from aiohttp import web
 
 from ...http import json_response, rendered
@@ -38,6 +38,7 @@ from .models import (
     history_csv_line,
     inner_csv_line,
     page,
+    page_data,
     parse_blacklist,
     read_body,
     render_blacklist,
@@ -133,7 +134,16 @@ def users_list(request: web.Request, account: Account) -> web.Response:
     employees = account.state.employees.values()
     users = rendered(account.row_memos, "users", tuple(map(USER_KEY, employees)),
                      lambda: [render_user(e) for e in employees])
-    return page(request, users.rows, USER_SEARCH, users.items)
+    if request.query_string:
+        return page(request, users.rows, USER_SEARCH, users.items)
+    everyone = users.answers.get("everyone")   # no search, no paging: what most clients ask
+    if everyone is None:
+        try:
+            everyone = users.answers["everyone"] = orjson.Fragment(orjson.dumps(
+                page_data({}, users.rows, USER_SEARCH, users.items)))
+        except TypeError:   # rows past orjson: made each time
+            return page(request, users.rows, USER_SEARCH, users.items)
+    return json_response(everyone)
 
 
 @routes.post(BASE_PATH + "/users")
