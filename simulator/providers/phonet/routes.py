@@ -7,7 +7,6 @@ matched (``searchByOLNum`` and ``batch`` before ``{id}``).
 from __future__ import annotations
 
 import heapq
-import inspect
 import json
 import re
 from functools import partial, wraps
@@ -17,7 +16,7 @@ from aiohttp import web
 
 from ...core.models import Contact, Note
 from ...core.recordings import mp3_bytes
-from ...http import ACCOUNT_KEY, json_response, rendered
+from ...http import ACCOUNT_KEY, account_endpoint, json_response, rendered
 from ...sim import SIM
 from . import auth
 from .errors import (BadRequest, CallNotFound, ContactNotFound, NoteNotFound, PhonetError,
@@ -55,21 +54,7 @@ def endpoint(fn: Callable) -> Callable:
 def session(fn: Callable) -> Callable:
     """A live JSESSIONID is required (403 before any parameter is looked at); errors become
     their plain-text answers, as with ``endpoint`` (one wrapper, not two, on every request)."""
-    if inspect.iscoroutinefunction(fn):
-        @wraps(fn)
-        async def handler(request: web.Request) -> web.StreamResponse:
-            try:
-                return await fn(request, auth.authenticated(request))
-            except PhonetError as err:
-                return err.response()
-    else:   # a handler that awaits nothing: one coroutine less per request
-        @wraps(fn)
-        async def handler(request: web.Request) -> web.StreamResponse:
-            try:
-                return fn(request, auth.authenticated(request))
-            except PhonetError as err:
-                return err.response()
-    return handler
+    return account_endpoint(fn, auth.authenticated, PhonetError)
 
 
 async def json_body(request: web.Request, account: "Account | None" = None):

@@ -7,15 +7,13 @@ service does: ``crm_disabled`` â†’ 401 ``CRM disabled``, ``crm_switched_off`` â†
 
 from __future__ import annotations
 
-import functools
 import hmac
-import inspect
 from typing import Awaitable, Callable
 
 from aiohttp import web
 
 from ...core.accounts import Account
-from ...http import ACCOUNT_KEY
+from ...http import ACCOUNT_KEY, account_endpoint
 from ...sim import SIM
 from .errors import CrmDisabled, CrmSwitchedOff, InvalidToken, VatsError
 
@@ -48,22 +46,5 @@ def authenticate(request: web.Request) -> Account:
 
 
 def authorized(handler: Handler | SyncHandler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    """Authenticate, then run the handler; any ``VatsError`` becomes its documented body. A
-    handler that awaits nothing may be a plain function: one coroutine less per request."""
-
-    if inspect.iscoroutinefunction(handler):
-        @functools.wraps(handler)
-        async def wrapper(request: web.Request) -> web.StreamResponse:
-            try:
-                return await handler(request, authenticate(request))
-            except VatsError as err:
-                return err.response()
-    else:
-        @functools.wraps(handler)
-        async def wrapper(request: web.Request) -> web.StreamResponse:
-            try:
-                return handler(request, authenticate(request))
-            except VatsError as err:
-                return err.response()
-
-    return wrapper
+    """Authenticate, then run the handler; any ``VatsError`` becomes its documented body."""
+    return account_endpoint(handler, authenticate, VatsError)
