@@ -76,18 +76,9 @@ class ConsoleFormatter(logging.Formatter):
 
     def access_lines(self, name: str, lines: list[tuple[float, str, str, int, float]]) -> list[str]:
         """What ``format`` writes for the INFO records of ``AccessLog.write``'s ``lines``."""
-        out, second, stamp, strftime, converter = [], self._second, self._stamp, time.strftime, self.converter
-        fmt = self.default_time_format
-        for created, method, path, status, latency_ms in lines:
-            whole = int(created)
-            if whole != second:
-                second, stamp = whole, strftime(fmt, converter(whole))
-            if "=" in path:
-                path = redact(path)
-            out.append(f"{stamp},{int((created - whole) * 1000):03d} INFO {name}: "
-                       f"{method} {path} {status} {latency_ms:.1f}ms")
-        self._second, self._stamp = second, stamp
-        return out
+        return [f"{self._time(created, (created - int(created)) * 1000)} INFO {name}: "
+                f"{method} {redact(path)} {status} {latency_ms:.1f}ms"
+                for created, method, path, status, latency_ms in lines]
 
 
 class ConsoleHandler(logging.StreamHandler):
