@@ -1,7 +1,7 @@
-"""The webhook sender's fast paths: the form encoder (byte for byte ``urlencode``), the lean
-HTTP/1.1 client for plain http:// CRM URLs (answers with a length, chunked, until close, gzip;
-keep-alive and a kept-alive connection the CRM closed; timeouts), batched writes, and the
-check cache that parses every answer anew."""
+"""The webhook sender on the wire (aiohttp's client against a CRM that writes its answers
+byte for byte): answers with a length, chunked, until close, gzip; keep-alive and a
+kept-alive connection the CRM closed; timeouts ("may have been received"); redirects not
+followed; a lookup never retried past its answer time; form encoding."""
 
 import asyncio
 import gzip
@@ -12,7 +12,7 @@ from simulator.core.clock import Clock
 from simulator.core.webhooks import Webhook, WebhookDelivery, check_answer, form_encode, form_value
 
 
-def test_form_encode_is_urlencode_byte_for_byte():
+def test_form_values_as_the_pbx_writes_them():
     bodies = [
         {"cmd": "history", "call": "f", "n": 1, "flag": True, "off": False, "x": None},
         {"a b": "Иванов Пётр", "e": "x+y&z=1", "t": "2026-01-02T03:04:05Z", "u": "http://h/p?q=1#f",
@@ -146,13 +146,15 @@ async def test_timeout_and_refused(unused_tcp_port_factory):
         (entry,) = await send_all(url, [{"n": 1}], timeout=0.2)
     finally:
         await crm.stop()
-    assert entry.error == "timeout: no answer within 0.2 s" and 190 <= entry.latency_ms < 1000
+    assert entry.error == "timeout: no answer within 0.2 s (the CRM may have received it)"
+    assert entry.may_have_been_received and 190 <= entry.latency_ms < 1000
     refused = f"http://127.0.0.1:{unused_tcp_port_factory()}/crm"
     (entry,) = await send_all(refused, [{"n": 1}])
     assert entry.error.startswith("connection failed") and not entry.delivered
+    assert not entry.may_have_been_received
 
 
-async def test_queued_webhooks_go_out_in_batches_and_in_order():
+async def test_queued_webhooks_go_out_in_order_per_call():
     ok = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
     crm = Crm(lambda n, _: ok)
     url = await crm.start()
@@ -172,9 +174,57 @@ async def test_queued_webhooks_go_out_in_batches_and_in_order():
         assert seen == sorted(seen) and len(seen) == len(range(call, 200, 7))
 
 
-def test_urls_the_lean_client_leaves_to_aiohttp():
-    assert wh._plain_target("http://127.0.0.1:8080/crm?a=1") == ("127.0.0.1", 8080, "127.0.0.1:8080", "/crm?a=1")
-    assert wh._plain_target("http://crm.example/") == ("crm.example", 80, "crm.example", "/")
-    for url in ("https://crm.example/", "http://user:pw@crm.example/", "http://crm.example/a b",
-                "http://crm.example/%41", "http://[::1]:8080/", "http://крм.рф/"):
-        assert wh._plain_target(url) is None
+async def test_redirects_are_not_followed():
+    moved = b"HTTP/1.1 302 Found\r\nLocation: http://elsewhere.example/steal\r\nContent-Length: 0\r\n\r\n"
+    crm = Crm(lambda n, _: moved)
+    url = await crm.start()
+    try:
+        (entry,) = await send_all(url, [{"n": 1}])
+    finally:
+        await crm.stop()
+    assert entry.status == 302 and not entry.delivered and len(crm.requests) == 1
+    assert entry.error == "redirect to http://elsewhere.example/steal not followed"
+    assert entry.contract == {"ok": False, "violations": [f"event: {entry.error}"]}
+
+
+async def test_a_lookup_is_not_retried_past_its_answer_time():
+    crm = Crm(lambda n, _: None)          # a CRM that never answers
+    url = await crm.start()
+    delivery = WebhookDelivery(Clock("real"))
+    delivery.allowed_urls.add(url)
+    loop = asyncio.get_running_loop()
+    try:
+        started = loop.time()
+        entry = await delivery.send(Webhook("acc", "test", "contact", url, {"n": 1}, encoding="form",
+                                            timeout=0.3, retries=3, expects_json=True, answer_within=0.3))
+        held = loop.time() - started
+    finally:
+        await delivery.close()
+        await crm.stop()
+    # three retries of 0.3 s with backoff would hold the call ~4.7 s; the answer time is 0.3 s
+    assert held < 0.6 and entry.attempt == 1 and len(crm.requests) == 1
+    assert entry.may_have_been_received and delivery.stats["failed"] == 1
+
+
+async def test_a_fast_failing_lookup_retries_within_its_answer_time():
+    busy = b"HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n"
+    contact = b'{"contact_name": "A", "responsible": "andy"}'
+    answers = {1: busy, 3: busy, 2: b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+                            % len(contact) + contact}
+    crm = Crm(lambda n, _: answers[n])
+    url = await crm.start()
+    clock = Clock("instant")
+    delivery = WebhookDelivery(clock)
+    delivery.allowed_urls.add(url)
+    try:
+        entry = await delivery.send(Webhook("acc", "vats", "contact", url, {"n": 1}, encoding="form",
+                                            timeout=3, retries=3, expects_json=True, answer_within=3))
+        late = await delivery.send(Webhook("acc", "vats", "contact", url, {"n": 2}, encoding="form",
+                                           timeout=3, retries=3, expects_json=True, answer_within=0.4))
+    finally:
+        await delivery.close()
+        await crm.stop()
+        await clock.close()
+    assert entry.delivered and entry.attempt == 2 and entry.answer["responsible"] == "andy"
+    # 0.5 s of backoff would pass an answer time of 0.4 s: no second attempt
+    assert not late.delivered and late.attempt == 1 and late.status == 503

@@ -80,7 +80,9 @@ async def lookup(sim: "Simulator", account: "Account", call: "Call") -> None:
         entry = await sim.webhooks.send(Webhook(
             account_id=account.id, provider=PROVIDER, hook="call.settings", url=url, body=body,
             call_id=call.id, headers=_headers(account), expects_json=True,
-            timeout=float(setting(account, "lookup_timeout_ms")) / 1000))
+            timeout=float(setting(account, "lookup_timeout_ms")) / 1000,
+            # the call proceeds without the answer after lookup_timeout_ms (spec §3.1.1, A17)
+            answer_within=float(setting(account, "lookup_timeout_ms")) / 1000))
         understood, other_leg = _read_other_leg(entry.answer)
         if not (entry.delivered and entry.status == 200 and entry.contract["ok"] and understood):
             if entry.error is None and entry.contract["ok"] and not understood:
