@@ -171,6 +171,9 @@ class _Ops:
             crm = CrmTarget.model_validate(merged)
         except ValidationError as err:
             raise PbxSimError(f"set_crm({account!r}): {err.errors()[0]['loc']}: {err.errors()[0]['msg']}") from None
+        problem = self._sim.providers[acc.provider].crm_problem(crm)
+        if problem:
+            raise PbxSimError(f"set_crm({account!r}): {problem}")
         if crm.encoding is None:
             crm.encoding = acc.crm.encoding
         acc.crm = crm

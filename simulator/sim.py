@@ -74,6 +74,9 @@ class Simulator:
             state=build_state(cfg, self.seed, now, locale), policy=OutcomePolicy(cfg.outcome_policy),
             rng=random.Random(f"{self.seed}:{cfg.id}:runtime"),
             home_utc_offset=provider.utc_offset, locale=locale)
+        problem = provider.crm_problem(account.crm)
+        if problem:
+            raise ConfigError(f"account {cfg.id}: {problem}")
         if account.crm.encoding is None:
             account.crm.encoding = provider.default_encoding
         for url in (account.crm.url, account.crm.lookup_url, account.crm.events_url, account.crm.utm_url):

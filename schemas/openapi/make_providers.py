@@ -658,11 +658,12 @@ def build_phonet() -> dict:
         "ActiveLeg": {"type": "object", "additionalProperties": False,
                       "required": ["uuid", "parentUuid", "lastEvent", "dialAt", "bridgeAt", "lgDirection", "leg", "leg2", "otherLegs", "trunkNum", "trunkName"],
                       "properties": {"uuid": S, "parentUuid": NS, "lastEvent": {"enum": ["call.dial", "call.bridge"]},
-                                     "dialAt": {"type": ["integer", "null"], "description": "epoch seconds (observed.md; `event_time_unit: ms` switches to ms)"},
+                                     "dialAt": {"type": ["integer", "null"], "description": "epoch seconds (observed.md; account setting `active_calls_time_unit: ms` switches to ms)"},
                                      "bridgeAt": {"type": ["integer", "null"]},
                                      "lgDirection": {"enum": [1, 2, 4, 32, 64]}, "leg": LEG, "leg2": LEG,
                                      "otherLegs": {"type": ["array", "null"], "items": ref("OtherLeg")},
-                                     "trunkNum": NS, "trunkName": NS}},
+                                     "trunkNum": {"type": "string", "description": "the company line on internal calls too (observed.md: a null breaks the only real client)"},
+                                     "trunkName": S}},
         "OtherLeg": {"type": "object", "additionalProperties": False, "required": ["id", "name", "num", "companyName", "url", "priority"],
                      "properties": {"id": NI, "name": NS, "num": NS, "companyName": NS, "url": NS, "priority": NI}},
         "CallRecord": {"type": "object", "additionalProperties": False,
@@ -756,7 +757,9 @@ def build_phonet() -> dict:
             js("Logged in: `{}` and the session cookie (the only Set-Cookie; `JSESSIONID=…` first).", {"type": "object", "maxProperties": 0}, {},
                headers={"Set-Cookie": {"required": True, "schema": {"type": "string", "pattern": "^JSESSIONID=[0-9A-F]{32}; Path=/; HttpOnly$"},
                                        "example": "JSESSIONID=8D9B0A3C5E7F11223344556677889900; Path=/; HttpOnly"}}),
-            errors=[400, (401, text("401: unknown domain or wrong key (never 403 from the login).", {"const": "Invalid domain or apiKey"}, "Invalid domain or apiKey")), 413],
+            errors=[(400, text("400: malformed body, or (with `strict_host`, the default) a Host that is not `domain`.", {"type": "string", "pattern": "^Bad request: "},
+                               "Bad request: domain must equal the host the request was sent to (127.0.0.1); the account setting strict_host: false relaxes this")),
+                    (401, text("401: unknown domain or wrong key (never 403 from the login).", {"const": "Invalid domain or apiKey"}, "Invalid domain or apiKey")), 413],
             body=body(ref("Authorize"), {"domain": "test4.phonet.com.ua", "apiKey": "bHGbn240QSjFJgydW0WyZ3v6UeNDT8CV"}),
             security=False, tag="session")},
         "/rest/user/makeCall": {"post": op(
@@ -837,7 +840,7 @@ def build_phonet() -> dict:
 
     DESC = """Phonet cloud PBX REST API (seed 003) as the pbx-simulator serves it. Contract: shared/specs/phonet.md (+ phonet.endpoints.yaml), observed.md; resolutions: simulator/providers/phonet/README.md.
 
-    Authentication: `POST /rest/security/authorize` with `{domain, apiKey}` answers `{}` and `Set-Cookie: JSESSIONID=…`; every other method (but the public recording) needs `Cookie: JSESSIONID=<id>`, else 403 `Forbidden` (clients log in again). Answers are JSON; every error is one line of `text/plain; charset=UTF-8` (`Bad request: <param> <reason>`, `Invalid domain or apiKey`, `Forbidden`, `… not found`). Times: `endAt`, `timeFrom`/`timeTo` and contact times in epoch ms; `dialAt`/`bridgeAt` of active calls in epoch seconds (observed.md; account setting `event_time_unit: ms` switches).
+    Authentication: `POST /rest/security/authorize` with `{domain, apiKey}` answers `{}` and `Set-Cookie: JSESSIONID=…`; every other method (but the public recording) needs `Cookie: JSESSIONID=<id>`, else 403 `Forbidden` (clients log in again). Answers are JSON; every error is one line of `text/plain; charset=UTF-8` (`Bad request: <param> <reason>`, `Invalid domain or apiKey`, `Forbidden`, `… not found`). Times: `endAt`, `timeFrom`/`timeTo` and contact times in epoch ms; `dialAt`/`bridgeAt` of active calls in epoch seconds, of webhooks (with `serverTime`) in epoch ms (observed.md; a switch per place: `active_calls_time_unit`, `webhook_time_unit`). The login must be sent to the host equal to `domain` (account setting `strict_host: false` relaxes it).
 
     The PBX → CRM webhooks (`call.settings` lookup, `call.dial`/`call.bridge`/`call.hangup`, UTM batches) are under `webhooks`."""
 
@@ -864,7 +867,7 @@ def build_phonet() -> dict:
             "security": [],
             "requestBody": {"required": True, "content": {"application/json": {
                 "schema": {"type": "object", "required": list(EVENT_PROPS), "properties": EVENT_PROPS,
-                           "description": "`dialAt`/`bridgeAt`/`serverTime` in epoch seconds (observed.md; `event_time_unit: ms` switches)."}}}},
+                           "description": "`dialAt`/`bridgeAt`/`serverTime` in epoch milliseconds (observed.md; `webhook_time_unit: s` switches). On external calls `otherLegs` always holds the client (`id`/`name`/`url` null when unknown)."}}}},
             "responses": IGNORED}},
         "utm": {"post": {
             "summary": "UTM-tag batch (PBX → CRM): a JSON array, once a minute, of the tagged calls that ended",

@@ -118,6 +118,9 @@ async def patch_account(request: web.Request) -> web.Response:
     except ValidationError as err:
         return _error(400, _validation_message(err))
     sim = _sim(request)
+    problem = sim.providers[account.provider].crm_problem(crm)
+    if problem:
+        return _error(400, problem)
     if patch.name is not None:
         account.name = patch.name
     if patch.domain is not None:

@@ -4,6 +4,11 @@ The audio is MPEG-2 Layer III, 16 kHz mono at 8 kbit/s (36-byte frames of 36 ms 
 valid frames a player opens and ``file`` calls "MPEG ADTS, layer III". The frames carry
 silence (zero side information), so the file size is exactly bounded: 1 KB per second
 of talk, capped at ``MAX_SECONDS``.
+
+A two-sided recording (``channels="both"``) is dual-channel (channel 1 the caller, channel 2
+the callee), and each side alone (``"rx"`` what the employee heard, ``"tx"`` what they said)
+is mono and marked in the frame header (private bit on ``rx``, original bit on ``tx``), so the
+three files of one call are different audio files of the same length.
 """
 
 from __future__ import annotations
@@ -15,6 +20,14 @@ from .seed import faker_for
 FRAME_MS = 36
 _HEADER = bytes((0xFF, 0xF3, 0x18, 0xC0))   # MPEG-2, layer III, no CRC, 8 kbps, 16 kHz, mono
 _FRAME = _HEADER + bytes(36 - len(_HEADER))  # 9 bytes of zero side info + empty main data
+# byte 3 mode bits 10 = dual channel (17 bytes of zero side info); byte 2 bit 0 = private,
+# byte 3 bit 2 = original
+_FRAMES = {
+    None: _FRAME,
+    "both": bytes((0xFF, 0xF3, 0x18, 0x80)) + bytes(32),
+    "rx": bytes((0xFF, 0xF3, 0x19, 0xC0)) + bytes(32),
+    "tx": bytes((0xFF, 0xF3, 0x18, 0xC4)) + bytes(32),
+}
 MAX_SECONDS = 3 * 3600
 
 
@@ -23,9 +36,10 @@ def mp3_frames(seconds: float) -> int:
     return int(seconds * 1000 // FRAME_MS) + 1
 
 
-def mp3_bytes(seconds: float) -> bytes:
-    """A playable MP3 of ``seconds`` length (at least one second)."""
-    return _FRAME * mp3_frames(seconds)
+def mp3_bytes(seconds: float, channels: str | None = None) -> bytes:
+    """A playable MP3 of ``seconds`` length (at least one second); ``channels``: None (mono),
+    ``"both"`` (dual channel), ``"rx"`` / ``"tx"`` (one side, mono)."""
+    return _FRAMES[channels] * mp3_frames(seconds)
 
 
 def mp3_duration(data: bytes) -> float:

@@ -22,6 +22,7 @@ class Provider:
     title: str = ""
     base_path: str = ""                 # where its API lives on the server
     default_encoding: str = "json"      # how its webhooks are encoded unless the account says
+    encodings: tuple[str, ...] = ("json", "form")   # what an account may choose
     credential_keys: tuple[str, ...] = ()
     locale: str = "ru_RU"               # Faker locale of generated names and numbers
     utc_offset: float = 3.0             # the home time zone: periods, schedules, local times
@@ -55,6 +56,14 @@ class Provider:
         return account.credentials
 
     # ---- calls and webhooks ------------------------------------------------------------------
+    def crm_problem(self, crm: Any) -> str | None:
+        """Why an account's ``crm`` block cannot be used with this provider (None: it can).
+        Asked by the configuration, the admin API and the pytest plugin alike."""
+        if crm.encoding is not None and crm.encoding not in self.encodings:
+            return (f"crm.encoding {crm.encoding!r} is not possible for provider {self.id}: "
+                    f"it sends {' or '.join(self.encodings)} only")
+        return None
+
     def attach(self, sim: "Simulator", account: "Account") -> None:
         """Wire the account: e.g. set ``account.lookup`` for a lookup-type webhook."""
 

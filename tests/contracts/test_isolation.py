@@ -28,6 +28,7 @@ def sim_config() -> dict:
         account["seed"]["generate"] = {**account["seed"]["generate"], "calls": 8}
     for provider, domain in B_DOMAINS.items():
         config["accounts"].append({"id": f"{provider}B", "provider": provider, "domain": domain,
+                                   "settings": {"strict_host": False} if provider == "phonet" else {},
                                    "seed": {"generate": dict(B_GEN)}})
     return config
 

@@ -142,10 +142,10 @@ def sim_config():
     cfg = small_config()
     for acc in cfg["accounts"]:
         if acc["id"] == ACCOUNT:
-            acc["settings"] = {"session_idle_timeout_s": 1800}
+            acc["settings"]["session_idle_timeout_s"] = 1800
     cfg["accounts"].append({"id": "phonet2", "provider": "phonet", "domain": "other.phonet.com.ua",
                             "credentials": {"api_key": "K2"},
-                            "settings": {"session_idle_timeout_s": 60},
+                            "settings": {"session_idle_timeout_s": 60, "strict_host": False},
                             "seed": {"generate": {"employees": 2, "contacts": 1, "calls": 0}}})
     return cfg
 
@@ -209,13 +209,20 @@ async def test_reset_drops_sessions(client, sim):
 
 async def test_strict_host_setting(client, sim):
     acc = sim.account(ACCOUNT)
-    acc.switches["strict_host"] = True
+    acc.settings.pop("strict_host", None)              # the default: host must equal domain
     body = {"domain": acc.domain, "apiKey": acc.credentials["api_key"]}
     resp = await client.post("/rest/security/authorize", json=body)
-    assert resp.status == 401                          # Host is 127.0.0.1, not the domain
-    resp = await client.post("/rest/security/authorize", json=body, headers={"Host": acc.domain})
+    assert resp.status == 400 and resp.content_type == "text/plain"   # Host is 127.0.0.1
+    assert await resp.text() == ("Bad request: domain must equal the host the request was sent to "
+                                 "(127.0.0.1); the account setting strict_host: false relaxes this")
+    resp = await client.post("/rest/security/authorize", json=body, headers={"Host": acc.domain + ":8443"})
+    assert resp.status == 200                          # the port does not count
+    resp = await client.post("/rest/security/authorize", json=body, headers={"Host": acc.domain.upper()})
     assert resp.status == 200
     cookie = {"Cookie": resp.headers["Set-Cookie"].split(";")[0]}
     client.session.cookie_jar.clear()
     assert (await client.get("/rest/users", headers={**cookie, "Host": acc.domain})).status == 200
     assert (await client.get("/rest/users", headers=cookie)).status == 403
+    acc.switches["strict_host"] = False                # the switch relaxes both
+    resp = await client.post("/rest/security/authorize", json=body)
+    assert resp.status == 200

@@ -88,7 +88,9 @@ async def test_active_calls_show_last_event_and_leave_after_hangup(client, sim, 
     assert active == [{"uuid": uuid, "parentUuid": None, "lastEvent": "call.dial", "dialAt": t0,
                        "bridgeAt": None, "lgDirection": 2,
                        "leg": {"id": 1, "ext": "101", "displayName": "Каденюк Трохим"}, "leg2": None,
-                       "otherLegs": [], "trunkNum": DIRECT, "trunkName": DIRECT}]
+                       "otherLegs": [{"id": None, "name": None, "num": CLIENT, "companyName": None,
+                                      "url": None, "priority": 1}],
+                       "trunkNum": DIRECT, "trunkName": DIRECT}]
     await run(sim, 10)
     active = await (await client.get("/rest/calls/active/v3", headers=headers)).json()
     assert active[0]["lastEvent"] == "call.bridge" and active[0]["bridgeAt"] == t0 + 7
@@ -112,7 +114,7 @@ async def test_hangup_fires_call_hangup_and_writes_history(client, sim, headers,
     assert await sim.webhooks.drain()
     events = [r.json for r in crm.received if "event" in r.json]
     assert [e["event"] for e in events] == ["call.dial", "call.bridge", "call.hangup"]
-    assert events[-1]["serverTime"] == int(sim.clock.timestamp())
+    assert events[-1]["serverTime"] == round(sim.clock.timestamp() * 1000)   # webhooks: ms
     records = await (await client.get(f"{COMPANY}?{window(sim)}", headers=headers)).json()
     assert [r["uuid"] for r in records] == [call.id]
     assert records[0]["billSecs"] == 8 and records[0]["disposition"] == 0
@@ -155,10 +157,16 @@ async def test_company_calls_records_have_every_field(client, sim, headers):
     a, b, c, d = await _calls(sim)
     resp = await client.get(f"{COMPANY}?{window(sim)}", headers=headers)
     assert resp.status == 200
-    records = await resp.json()
-    assert [r["uuid"] for r in records] == [d.id, c.id, b.id, a.id]   # newest end first
-    for r in records:
+    every = await resp.json()
+    for r in every:
         assert list(r) == RECORD_KEYS
+    # the root calls, newest end first; the missed group call's legs are listed with it
+    records = [r for r in every if r["parentUuid"] is None]
+    assert [r["uuid"] for r in records] == [d.id, c.id, b.id, a.id]
+    legs = [r for r in every if r["parentUuid"] is not None]
+    assert {r["parentUuid"] for r in legs} == {b.id}
+    assert {r["uuid"] for r in legs} == {lg[0] for lg in b.cdr.legs} and b.id not in {r["uuid"] for r in legs}
+    assert all(r["leg"]["type"] == 1 and r["disposition"] == 1 for r in legs)
     base = sim.public_url
     assert records[3] == {
         "parentUuid": None, "uuid": a.id, "endAt": round(a.cdr.ended_at * 1000), "lgDirection": 4,
@@ -310,8 +318,12 @@ async def test_users_calls_per_employee_leg(client, sim, headers):
     lost = [r for r in got if r["leg"]["id"] != 2]
     assert all(r["disposition"] == 1 and r["audioRecUrl"] is None and r["billSecs"] == 0 for r in lost)
     company = await (await client.get(f"{COMPANY}?{window(sim)}", headers=headers)).json()
-    assert [r["uuid"] for r in company] == [dept.id]
-    assert company[0]["leg"]["type"] == 2 and company[0]["transferHistory"] == "102"
+    root = [r for r in company if r["parentUuid"] is None]
+    assert [r["uuid"] for r in root] == [dept.id]
+    assert root[0]["leg"]["type"] == 2 and root[0]["transferHistory"] == "102"
+    # each member's leg is there too, as users.api has it (every webhook uuid is in company.api)
+    assert sorted((r for r in company if r["parentUuid"]), key=lambda r: r["uuid"]) == \
+        sorted(got, key=lambda r: r["uuid"])
 
 
 async def test_users_calls_transfer_and_directions(client, sim, headers):
@@ -320,7 +332,9 @@ async def test_users_calls_transfer_and_directions(client, sim, headers):
     got = await (await client.get(f"{USERS}?{window(sim)}", headers=headers)).json()
     assert {r["uuid"] for r in got} == {call.id, call.cdr.legs[1][0]}
     company = await (await client.get(f"{COMPANY}?{window(sim)}", headers=headers)).json()
-    assert company[0]["transferHistory"] == "101 > 103" and company[0]["leg"] == hleg(3)
+    root = next(r for r in company if r["uuid"] == call.id)
+    assert root["transferHistory"] == "101 > 103" and root["leg"] == hleg(3)
+    assert {r["uuid"] for r in company} == {call.id, call.cdr.legs[1][0]}
     pause = await client.get(f"{USERS}?{window(sim)}&directions=32&directions=64", headers=headers)
     assert pause.status == 200 and await pause.json() == []
     bad = await client.get(f"{USERS}?{window(sim)}&directions=8", headers=headers)
@@ -347,11 +361,15 @@ async def test_recording_of_an_answered_call_and_its_channels(client, sim):
     await run(sim, 5)
     assert (await client.get(f"/rest/public/calls/{call.id}/audio")).status == 404   # still talking
     await run(sim, 60)
+    files = {}
     for suffix in ("", "-rx", "-tx"):
         resp = await client.get(f"/rest/public/calls/{call.id}{suffix}/audio")
         assert resp.status == 200 and resp.content_type == "audio/mpeg"
-        data = await resp.read()
+        data = files[suffix] = await resp.read()
         assert data[:2] == b"\xff\xf3" and 11.5 <= mp3_duration(data) <= 13
+    # the mixed file has both sides (dual channel, mode bits 10), each side is its own mono file
+    assert files[""][3] >> 6 == 0b10 and files["-rx"][3] >> 6 == files["-tx"][3] >> 6 == 0b11
+    assert len(set(files.values())) == 3
     dashed = f"{call.id[:8]}-{call.id[8:12]}-{call.id[12:16]}-{call.id[16:20]}-{call.id[20:]}"
     assert (await client.get(f"/rest/public/calls/{dashed.upper()}/audio")).status == 200
     sim.account(ACCOUNT).switches["split_recording"] = False

@@ -27,6 +27,7 @@ SHAPE_B = {"otherLeg": {"name": None, "url": "http://crm.com/contacts/new?phone=
                         "urlText": "Добавить контакт", "newEntry": True,
                         "responsibleEmployeeExt": None, "responsibleEmployeeEmail": None}}
 SHAPE_C = {"otherLeg": None}
+UNKNOWN = {"id": None, "name": None, "num": CLIENT, "companyName": None, "url": None, "priority": 1}
 
 
 def leg(emp_id: int) -> dict:
@@ -80,7 +81,7 @@ def incoming(sim, to=DIRECT, caller=CLIENT, **script):
 
 async def test_incoming_answered_sends_lookup_then_dial_bridge_hangup_with_every_field(sim, phonet_crm):
     phonet_crm.lookup = SHAPE_A
-    t0 = int(sim.clock.timestamp())
+    t0 = int(sim.clock.timestamp()) * 1000   # webhook times are epoch ms (observed.md)
     call = incoming(sim, outcome="answered", ring_s=3, talk_s=20)
     await run(sim, 60)
     assert phonet_crm.lookups == [{"request": "call.settings", "otherLegNum": CLIENT, "trunkNum": DIRECT}]
@@ -92,8 +93,8 @@ async def test_incoming_answered_sends_lookup_then_dial_bridge_hangup_with_every
             "trunkNum": DIRECT, "trunkName": DIRECT}
     assert phonet_crm.events == [
         {"event": "call.dial", **base, "bridgeAt": None, "serverTime": t0},
-        {"event": "call.bridge", **base, "bridgeAt": t0 + 3, "serverTime": t0 + 3},
-        {"event": "call.hangup", **base, "bridgeAt": t0 + 3, "serverTime": t0 + 23},
+        {"event": "call.bridge", **base, "bridgeAt": t0 + 3000, "serverTime": t0 + 3000},
+        {"event": "call.hangup", **base, "bridgeAt": t0 + 3000, "serverTime": t0 + 23000},
     ]
     # key order of the document's example
     assert list(phonet_crm.events[0]) == ["event", "accountDomain", "uuid", "parentUuid", "dialAt", "bridgeAt",
@@ -105,15 +106,17 @@ async def test_incoming_answered_sends_lookup_then_dial_bridge_hangup_with_every
 
 
 async def test_incoming_missed_has_no_bridge_and_null_bridge_at(sim, phonet_crm):
-    t0 = int(sim.clock.timestamp())
+    t0 = int(sim.clock.timestamp()) * 1000
     call = incoming(sim, outcome="missed")
     await run(sim, 120)
     events = phonet_crm.events
     assert [e["event"] for e in events] == ["call.dial", "call.hangup"]
     assert all(e["bridgeAt"] is None for e in events)
     assert events[1]["uuid"] == call.id and events[1]["dialAt"] == t0
-    assert events[1]["serverTime"] == int(call.cdr.ended_at)
-    assert events[0]["otherLegs"] == []          # shape C and no Teler match
+    assert events[1]["serverTime"] == round(call.cdr.ended_at * 1000)
+    # shape C and no Teler match: the client is still there (receivers read otherLegs[0].num)
+    assert events[0]["otherLegs"] == [{"id": None, "name": None, "num": CLIENT, "companyName": None,
+                                       "url": None, "priority": 1}]
 
 
 async def test_shape_b_gives_other_legs_entry_without_name(sim, phonet_crm):
@@ -215,7 +218,7 @@ async def test_failed_or_invalid_answer_means_no_contact_and_is_not_cached(sim, 
     call = incoming(sim, outcome="answered", talk_s=5)
     await run(sim, 60)
     assert call.contact_name == "" and call.responsible_id is None
-    assert phonet_crm.events[0]["otherLegs"] == []
+    assert phonet_crm.events[0]["otherLegs"] == [UNKNOWN]
     journal = sim.webhook_journal.entries(account=ACCOUNT, hook="call.settings")
     assert journal[-1].contract["ok"] is False
     incoming(sim, outcome="missed", ring_s=5)
@@ -309,7 +312,7 @@ async def test_transfer_ends_the_leg_and_opens_a_child_leg(sim, phonet_crm):
 
 async def test_make_call_outgoing_events_use_the_returned_uuid(sim, phonet_crm, client):
     headers = await login(client, sim)
-    t0 = int(sim.clock.timestamp())
+    t0 = int(sim.clock.timestamp()) * 1000
     resp = await client.post("/rest/user/makeCall", json={"legExt": "101", "otherLegNum": CLIENT},
                              headers=headers)
     assert resp.status == 200
@@ -320,9 +323,9 @@ async def test_make_call_outgoing_events_use_the_returned_uuid(sim, phonet_crm, 
     dial = events[0]
     assert dial == {"event": "call.dial", "accountDomain": DOMAIN, "uuid": uuid, "parentUuid": None,
                     "dialAt": t0, "bridgeAt": None, "serverTime": t0, "lgDirection": 2, "leg": leg(1),
-                    "leg2": None, "otherLegs": [], "trunkNum": DIRECT, "trunkName": DIRECT}
+                    "leg2": None, "otherLegs": [UNKNOWN], "trunkNum": DIRECT, "trunkName": DIRECT}
     # the employee answers after 2 s, then the client after 5 s
-    assert events[1]["bridgeAt"] == t0 + 7
+    assert events[1]["bridgeAt"] == t0 + 7000
     cdr = sim.account(ACCOUNT).state.cdrs.get(uuid)
     assert cdr is not None and cdr.direction == "out"
 
@@ -345,7 +348,7 @@ async def test_outgoing_forbidden_still_dials_and_hangs_up(sim, phonet_crm):
 
 async def test_internal_call_events(sim, phonet_crm, client):
     headers = await login(client, sim)
-    t0 = int(sim.clock.timestamp())
+    t0 = int(sim.clock.timestamp()) * 1000
     resp = await client.post("/rest/user/makeCall", json={"legExt": 101, "otherLegNum": "102"},
                              headers=headers)
     uuid = (await resp.json())["uuid"]
@@ -354,7 +357,7 @@ async def test_internal_call_events(sim, phonet_crm, client):
     events = phonet_crm.events
     assert [e["event"] for e in events] == ["call.dial", "call.bridge", "call.hangup"]
     assert events[1] == {"event": "call.bridge", "accountDomain": DOMAIN, "uuid": uuid, "parentUuid": None,
-                         "dialAt": t0, "bridgeAt": t0 + 2, "serverTime": t0 + 2, "lgDirection": 1,
+                         "dialAt": t0, "bridgeAt": t0 + 2000, "serverTime": t0 + 2000, "lgDirection": 1,
                          "leg": leg(1), "leg2": leg(2), "otherLegs": None, "trunkNum": None, "trunkName": None}
 
 
@@ -367,8 +370,7 @@ async def test_internal_events_can_be_switched_off(sim, phonet_crm):
     assert phonet_crm.events == []
 
 
-async def test_time_unit_switch_to_milliseconds(sim, phonet_crm):
-    sim.account(ACCOUNT).switches["event_time_unit"] = "ms"
+async def test_webhook_times_are_milliseconds_by_default(sim, phonet_crm):
     await sim.clock.advance(0.25)
     t0 = sim.clock.timestamp()
     incoming(sim, outcome="answered", ring_s=3, talk_s=5)
@@ -379,11 +381,13 @@ async def test_time_unit_switch_to_milliseconds(sim, phonet_crm):
     assert hangup["serverTime"] == round((t0 + 8) * 1000)
 
 
-async def test_default_time_unit_is_seconds(sim, phonet_crm):
+async def test_webhook_time_unit_switch_to_seconds(sim, phonet_crm):
+    sim.account(ACCOUNT).switches["webhook_time_unit"] = "s"
+    t0 = int(sim.clock.timestamp())
     incoming(sim, outcome="answered", ring_s=3, talk_s=5)
     await run(sim, 30)
-    for e in phonet_crm.events:
-        assert e["dialAt"] < 10**11 and e["serverTime"] < 10**11
+    dial, bridge, hangup = phonet_crm.events
+    assert (dial["dialAt"], bridge["bridgeAt"], hangup["serverTime"]) == (t0, t0 + 3, t0 + 8)
 
 
 async def test_duplicate_switch_sends_each_event_twice_byte_identical(sim, phonet_crm):

@@ -27,6 +27,7 @@ class PhonetProvider(Provider):
     title = "Phonet REST API"
     base_path = "/rest"
     default_encoding = "json"
+    encodings = ("json",)   # every Phonet webhook is JSON (lookup, events, UTM arrays)
     credential_keys = ("api_key",)
     locale = "uk_UA"       # +380 numbers, Ukrainian names
     utc_offset = 2.0       # Kyiv (winter time)

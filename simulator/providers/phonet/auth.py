@@ -15,7 +15,7 @@ from aiohttp import web
 
 from ...http import ACCOUNT_KEY
 from ...sim import SIM
-from .errors import Forbidden, InvalidCredentials
+from .errors import Forbidden, HostMismatch, InvalidCredentials
 from .state import Session, phonet_state, setting
 
 if TYPE_CHECKING:
@@ -27,7 +27,15 @@ PROVIDER = "phonet"
 
 
 def _host(request: web.Request) -> str:
-    return (request.host or "").rsplit(":", 1)[0].lower()
+    return _bare(request.host or "")
+
+
+def _bare(host: str) -> str:
+    """A host without its port, lower case (``[::1]:8080`` → ``[::1]``)."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host.split("]", 1)[0] + "]"
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
 def login(request: web.Request, domain: str, api_key: str) -> tuple["Account", Session]:
@@ -37,8 +45,9 @@ def login(request: web.Request, domain: str, api_key: str) -> tuple["Account", S
             continue
         if not hmac.compare_digest(account.credentials.get("api_key", "").encode(), api_key.encode()):
             break
-        if setting(account, "strict_host") and _host(request) != account.domain.lower():
-            break
+        # the document: "the authorize request must be sent to the host equal to domain"
+        if setting(account, "strict_host") and _host(request) != _bare(account.domain):
+            raise HostMismatch(_host(request))
         session = Session(id=secrets.token_hex(16).upper(), account_id=account.id,
                           last_seen=sim.clock.timestamp())
         phonet_state(account).sessions[session.id] = session
@@ -78,8 +87,8 @@ def authenticated(request: web.Request) -> "Account":
         if now - session.last_seen > float(setting(account, "session_idle_timeout_s")):
             del sessions[sid]
             break
-        if setting(account, "strict_host") and _host(request) != account.domain.lower():
-            break
+        if setting(account, "strict_host") and _host(request) != _bare(account.domain):
+            break   # a session is used on the host it logged in to
         session.last_seen = now
         request[ACCOUNT_KEY] = account
         return account

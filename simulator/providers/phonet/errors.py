@@ -39,6 +39,15 @@ class InvalidCredentials(PhonetError):
     text = "Invalid domain or apiKey"
 
 
+class HostMismatch(BadRequest):
+    """400 from the login when the request's Host is not the account's domain (the document:
+    authorize goes to ``https://{domain}``); the account setting ``strict_host: false`` relaxes it."""
+
+    def __init__(self, host: str):
+        super().__init__("domain", f"must equal the host the request was sent to ({host or 'none'}); "
+                                   "the account setting strict_host: false relaxes this")
+
+
 class Forbidden(PhonetError):
     status = 403
     text = "Forbidden"

@@ -25,7 +25,7 @@ from .models import (NOTE_TEMPLATE, USER_KEY, AuthorizeBody, BatchBody, CallView
                      NoteBody, TelerIndex, add_fields, digits, ms, numbers_match, parse,
                      phone_digits, render_contact, render_note, replace_fields, sync_core, teler, users)
 from .state import phonet_state, setting
-from .webhooks import event_time
+from .webhooks import active_time, trunk_name
 
 if TYPE_CHECKING:
     from ...core.accounts import Account
@@ -132,14 +132,19 @@ async def make_call(request: web.Request, account: "Account") -> web.StreamRespo
 @session
 async def active_calls(request: web.Request, account: "Account") -> web.StreamResponse:
     legs = sorted(phonet_state(account).legs.values(), key=lambda lg: (-lg.dial_at, lg.uuid))
+    # observed.md: the only real client types trunkNum/trunkName as strings, internal calls
+    # too; the document's internal-call example carries the company line there
+    line = account.default_clid()
     out = []
     for live in legs:
         f = live.fields
+        trunk_num = f["trunkNum"] or line
         out.append({
             "uuid": live.uuid, "parentUuid": f["parentUuid"], "lastEvent": live.last_event,
-            "dialAt": event_time(account, live.dial_at), "bridgeAt": event_time(account, live.bridge_at),
+            "dialAt": active_time(account, live.dial_at), "bridgeAt": active_time(account, live.bridge_at),
             "lgDirection": f["lgDirection"], "leg": f["leg"], "leg2": f["leg2"],
-            "otherLegs": f["otherLegs"], "trunkNum": f["trunkNum"], "trunkName": f["trunkName"],
+            "otherLegs": f["otherLegs"], "trunkNum": trunk_num,
+            "trunkName": f["trunkName"] or (trunk_name(account, trunk_num) if trunk_num else ""),
         })
     return reply(out)
 
@@ -271,7 +276,14 @@ async def company_calls(request: web.Request, account: "Account") -> web.StreamR
     def items(cdr):
         if not DIRECTION_BIT[cdr.direction] & mask:
             return ()
-        return ((cdr.ended_at, cdr.id, lambda: views.company(cdr)),)
+        # the root call, then each leg with its own uuid (a group member's, a transfer's)
+        # with parentUuid = root, as the document's example has: every uuid a webhook carried
+        # is found here (observed.md: receivers look the hangup's uuid up in company.api)
+        out = [(cdr.ended_at, cdr.id, lambda: views.company(cdr))]
+        for i, (uuid, _, _, _, end) in enumerate(views.user_legs(cdr)):
+            if uuid != cdr.id:
+                out.append((end, uuid, partial(lambda c, k: views.users(c)[k], cdr, i)))
+        return out
     return reply(_page(account, t_from, t_to, limit, offset, items))
 
 
@@ -496,6 +508,9 @@ async def notes_list(request: web.Request, account: "Account") -> web.StreamResp
 async def note_create(request: web.Request, account: "Account") -> web.StreamResponse:
     contact = _contact(account, int(request.match_info["id"]))
     body = parse(NoteBody, await json_body(request, account))
+    if not (body.content or "").strip():
+        # the document: 400 "one of the parameters is missing"; a note is its text
+        raise BadRequest("content", "is required")
     now = now_ms(request)
     note_id = account.state.next_id("note")
     data = dict(NOTE_TEMPLATE)
@@ -569,7 +584,8 @@ async def call_audio(request: web.Request) -> web.StreamResponse:
             if leg is None or leg[3] is None:
                 raise RecordNotFound()
             talk = max(1, int(round((leg[4] or cdr.ended_at) - leg[3])))
-        return web.Response(body=mp3_bytes(talk), content_type="audio/mpeg")
+        # the mixed link has both sides (dual channel), -rx / -tx one side each
+        return web.Response(body=mp3_bytes(talk, channel or "both"), content_type="audio/mpeg")
     raise RecordNotFound()
 
 

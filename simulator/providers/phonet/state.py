@@ -15,7 +15,10 @@ KEY = "phonet"
 
 # §1.1 configuration surface: account settings, overridden by admin-API switches.
 DEFAULTS: dict[str, Any] = {
-    "event_time_unit": "s",          # observed.md: real clients parse seconds (spec text: ms)
+    # observed.md: time units differ by place, one switch each (the document says ms everywhere,
+    # its examples show seconds): webhooks carry ms, active calls v3 seconds
+    "webhook_time_unit": "ms",
+    "active_calls_time_unit": "s",
     "session_idle_timeout_s": 1800,
     "lookup_cache": True,
     "lookup_cache_new_s": 60,
@@ -27,7 +30,7 @@ DEFAULTS: dict[str, Any] = {
     "duplicate_event_rate": 0.0,
     "webhook_forwarded_for": None,
     "chrome_extension_mode": False,
-    "strict_host": False,
+    "strict_host": True,             # the document: authorize is sent to the host equal to domain
     "strict_content_type": False,
     "calls_limit_overflow": "reject",
     "teler_in_other_legs": True,

@@ -30,11 +30,23 @@ PROVIDER = "phonet"
 NOT_SET = "(not set)"
 
 
-def event_time(account: "Account", ts: float | None) -> int | None:
-    """dialAt / bridgeAt / serverTime: epoch seconds by default (observed.md), ms when switched."""
+def _at(unit: object, ts: float | None) -> int | None:
     if ts is None:
         return None
-    return ms(ts) if str(setting(account, "event_time_unit")).lower() == "ms" else int(ts)
+    return ms(ts) if str(unit).lower() == "ms" else int(ts)
+
+
+def event_time(account: "Account", ts: float | None) -> int | None:
+    """dialAt / bridgeAt / serverTime of webhooks: epoch ms (observed.md: a widely used receiver
+    switched to ms against the live service); ``webhook_time_unit: s`` switches."""
+    return _at(setting(account, "webhook_time_unit"), ts)
+
+
+def active_time(account: "Account", ts: float | None) -> int | None:
+    """dialAt / bridgeAt of ``/rest/calls/active/v3``: epoch seconds (observed.md: the client
+    library reads seconds, the document's examples are seconds); ``active_calls_time_unit: ms``
+    switches."""
+    return _at(setting(account, "active_calls_time_unit"), ts)
 
 
 def _headers(account: "Account") -> dict[str, str]:
@@ -43,6 +55,13 @@ def _headers(account: "Account") -> dict[str, str]:
 
 
 # ---- call.settings ----------------------------------------------------------------------------
+
+# a flat answer carries the otherLeg keys at the top level: a CRM bug observed.md names
+FLAT_KEYS = ("name", "url", "urlText", "newEntry", "newEntity", "responsibleEmployeeExt",
+             "responsibleEmployeeEmail")
+FLAT_ANSWER = ("call.settings: flat answer (a CRM bug): the document's shape is "
+               "{\"otherLeg\": {...}} or {\"otherLeg\": null}; the call routes as for an unknown client")
+
 
 def _read_other_leg(answer) -> tuple[bool, dict | None]:
     """(understood, otherLeg). Both ``newEntry`` (doc) and ``newEntity`` (seen live) are read."""
@@ -57,6 +76,15 @@ def _read_other_leg(answer) -> tuple[bool, dict | None]:
     new = leg.get("newEntry", leg.get("newEntity", False))
     leg["newEntry"] = bool(new) if isinstance(new, bool) else False
     return True, leg
+
+
+def _violations(entry, answer, understood: bool) -> list[str]:
+    """What the journal says about an answer that is not the documented shape."""
+    if isinstance(answer, dict) and "otherLeg" not in answer and any(k in answer for k in FLAT_KEYS):
+        return [FLAT_ANSWER]
+    if entry.error is None and entry.contract["ok"] and not understood:
+        return ["call.settings: otherLeg missing"]
+    return []
 
 
 async def lookup(sim: "Simulator", account: "Account", call: "Call") -> None:
@@ -85,8 +113,10 @@ async def lookup(sim: "Simulator", account: "Account", call: "Call") -> None:
             answer_within=float(setting(account, "lookup_timeout_ms")) / 1000))
         understood, other_leg = _read_other_leg(entry.answer)
         if not (entry.delivered and entry.status == 200 and entry.contract["ok"] and understood):
-            if entry.error is None and entry.contract["ok"] and not understood:
-                entry.contract = {"ok": False, "violations": ["call.settings: otherLeg missing"]}
+            named = _violations(entry, entry.answer, understood)
+            if named:
+                entry.contract = {"ok": False, "violations": named + [
+                    v for v in entry.contract.get("violations", []) if v not in named]}
             other_leg = None   # treated as "no contact", not cached
         else:
             if other_leg is None and setting(account, "chrome_extension_mode"):
@@ -133,7 +163,9 @@ def flush_lookup_cache(account: "Account") -> None:
 # ---- call events -------------------------------------------------------------------------------
 
 def other_legs(account: "Account", call: "Call") -> list | None:
-    """Client details from each connection, by priority: the webhook CRM, then Teler."""
+    """Client details from each connection, by priority: the webhook CRM, then Teler. An
+    external call always has the client in it (observed.md: receivers read
+    ``otherLegs[0].num``), with ``id``/``name``/``url`` null when no connection knows them."""
     if call.direction == "internal":
         return None
     entries = []
@@ -152,14 +184,22 @@ def other_legs(account: "Account", call: "Call") -> list | None:
                             "companyName": company_name(account, contact),
                             "url": f"https://{account.domain}/features/crm/contacts/edit.jsp#/?id={contact.id}",
                             "priority": priority})
+    if not entries:
+        entries.append({"id": None, "name": None, "num": call.client, "companyName": None, "url": None,
+                        "priority": 1})
     return entries
 
 
 def _trunk(account: "Account", call: "Call") -> tuple[str | None, str | None]:
     if call.direction == "internal" or not call.trunk:
         return None, None
-    number = account.state.company_number(call.trunk)
-    return call.trunk, (number.name if number is not None and number.name else call.trunk)
+    return call.trunk, trunk_name(account, call.trunk)
+
+
+def trunk_name(account: "Account", number: str) -> str:
+    """The company number's name, else the number."""
+    found = account.state.company_number(number)
+    return found.name if found is not None and found.name else number
 
 
 class CallEvents:
