@@ -538,7 +538,8 @@ def build_t2() -> dict:
             {"description": "Words with channel and timing.", "content": content(arr("TranscriptWord"), example=[
                 {"channel": "B", "startTime": 0.3, "endTime": 1.07998, "word": "информируем"},
                 {"channel": "A", "startTime": 4.77, "endTime": 5.29985, "word": "двенадцать"}])},
-            params=[q("filename", S, "`recordFileName` (the seed's example double-encodes the `/`: `%252F`, also read).", True, example="2022-08-19/166243421852679930")],
+            params=[q("filename", S, "`recordFileName` (the seed's example double-encodes the `/`: `%252F`, also read). Required unless `Filename` is given.", False, example="2022-08-19/166243421852679930"),
+                    q("Filename", S, "The older document's (seed 001) spelling of `filename`, read when `filename` is absent.", False)],
             errors=[400, (404, nf("Transcription not found for filename"))], tag="call-records")},
         "/crm/openapi/managers": {
             "get": op("managersList", "Personal managers", {"description": "Managers.", "content": content(arr("Manager"), example=[MANAGER_EX])}, tag="managers"),

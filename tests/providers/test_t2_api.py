@@ -122,6 +122,9 @@ async def test_click_to_call_through_monitoring_to_records_and_statistics(api, s
     assert words == transcript(cdr.id, 30) and words
     assert {w["channel"] for w in words} <= {"A", "B"}
     assert set(words[0]) == {"channel", "startTime", "endTime", "word"}
+    # the older document (seed 001) names it Filename
+    r = await api("GET", "/call-records/file/stt", params={"Filename": file_name})
+    assert r.status == 200 and await r.json() == words
 
     stats = await (await api("GET", "/statistics/common", params=WINDOW)).json()
     assert (stats["allCallCount"], stats["successCallCount"], stats["outgoingCallCount"],
@@ -399,12 +402,17 @@ async def test_statistics_common(api, four_calls):
     assert stats["callCountPerDay"] == 1.0 and stats["callCountPerHour"] == 1 / 24
 
 
-async def test_statistics_journal(api, four_calls):
+async def test_statistics_journal(api, four_calls, t2):
     r = await api("GET", "/statistics/journal", params={**WINDOW, "number": CLIENT_A})
     assert await r.json() == {"number": CLIENT_A, "startTimestamp": 1748811600, "endTimestamp": 1748898000,
                               "numberOfCalls": 2, "numberOfSuccessCalls": 1}
+    r = await api("GET", "/statistics/journal", params={**WINDOW, "number": "8" + CLIENT_A[1:]})
+    assert (await r.json())["number"] == CLIENT_A                     # as the document writes it
+    # the whole company: the document's example fills number (7XXXXXXXXXX), the main number
+    main = t2.default_clid().lstrip("+")
+    assert re.fullmatch(r"7\d{10}", main)
     r = await api("GET", "/statistics/journal", params=WINDOW)
-    assert await r.json() == {"number": None, "startTimestamp": 1748811600, "endTimestamp": 1748898000,
+    assert await r.json() == {"number": main, "startTimestamp": 1748811600, "endTimestamp": 1748898000,
                               "numberOfCalls": 4, "numberOfSuccessCalls": 3}
     # a window before the calls
     r = await api("GET", "/statistics/journal", params={"start": "2025-06-01T00:00:00Z",

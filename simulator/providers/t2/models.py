@@ -135,8 +135,8 @@ class Query:
             raise WrongParameter(name)
         return value
 
-    def text(self, name: str, required: bool = True) -> str | None:
-        return self._raw(name, STRING, required)
+    def text(self, name: str, required: bool = True, *aliases: str) -> str | None:
+        return self._raw(name, STRING, required, aliases)
 
     def integer(self, name: str, default: int, *aliases: str, minimum: int = 0,
                 maximum: int = JAVA_INT_MAX) -> int:
@@ -628,7 +628,9 @@ def journal_statistics(account: "Account", start: datetime, end: datetime, numbe
         calls += 1
         answered += cdr.answered
     return {
-        "number": number,
+        # the document's example fills it (7XXXXXXXXXX): the number asked about, else the
+        # company's main number (the whole company is counted)
+        "number": normalize_number(number) if number else (normalize_number(account.default_clid()) or None),
         "startTimestamp": int(start.timestamp()),
         "endTimestamp": int(end.timestamp()),
         "numberOfCalls": calls,

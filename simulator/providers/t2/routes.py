@@ -133,8 +133,8 @@ async def call_records_info(request: web.Request, account: "Account") -> web.Res
     return json_response(call_records(account, start, end, flt, order, page, size))
 
 
-def _recorded_call(request: web.Request, account: "Account") -> "CallRecord | None":
-    name = Query(request.query).text("filename")
+def _recorded_call(request: web.Request, account: "Account", *aliases: str) -> "CallRecord | None":
+    name = Query(request.query).text("filename", True, *aliases)
     cdrs = account.state.cdrs
     # the seed's own stt example double-encodes the slash (%252F): decode once more
     cdr = cdrs.by_file(name) or cdrs.by_file(unquote(name))
@@ -154,8 +154,9 @@ async def call_records_file(request: web.Request, account: "Account") -> web.Res
 
 @requires(ACCESS)
 async def call_records_stt(request: web.Request, account: "Account") -> web.Response:
-    """GET /call-records/file/stt?filename — the transcript, word by word."""
-    cdr = _recorded_call(request, account)
+    """GET /call-records/file/stt?filename — the transcript, word by word. The older document
+    (seed 001) names the parameter ``Filename``: both are read."""
+    cdr = _recorded_call(request, account, "Filename")
     if cdr is None:
         raise ObjectNotFound(TRANSCRIPTION_NOT_FOUND)
     return json_response(transcript(cdr.id, cdr.talk_s))
