@@ -35,6 +35,12 @@ def make_app(sim: Simulator) -> web.Application:
     app.add_routes(snapshot_routes)
     from .scenarios.routes import routes as scenario_routes   # POST /_sim/scenarios/run
     app.add_routes(scenario_routes)
+    from .admin.office import routes as office_routes         # GET /_sim/accounts/{id}/office
+    app.add_routes(office_routes)
+    from .admin.events import setup_events                    # GET /_sim/events (live stream)
+    setup_events(app)
+    from .inspector.routes import setup_inspector             # GET /_sim/ui (the inspector page)
+    setup_inspector(app)
     for provider in sim.providers.values():
         provider.setup_routes(app)
 

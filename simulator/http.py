@@ -119,6 +119,21 @@ def rendered(memos: dict, name: str, key: Any, render: Callable[[], list]) -> Re
     return kept
 
 
+# What a browser opens (the inspector page, its files, the live event stream) cannot carry an
+# Authorization header: there the token may come as ?token= once (the page then keeps it in a
+# same-site cookie) or in that cookie. Only for GET: nothing that changes state takes the cookie.
+PAGE_PATHS = ("/_sim/ui", "/_sim/events")
+PAGE_COOKIE = "pbx_sim_admin"
+
+
+def _page_token(request: web.Request, token: str) -> bool:
+    if request.method != "GET" or not request.path.startswith(PAGE_PATHS):
+        return False
+    given = request.cookies.get(PAGE_COOKIE) or (request.query.get("token", "")
+                                                 if request.path.startswith(PAGE_PATHS[0]) else "")
+    return bool(given) and hmac.compare_digest(given.encode(), token.encode())
+
+
 def _refusal(sim, request: web.Request) -> web.StreamResponse | None:
     """What is answered before any handler runs: the admin token, then the body limit."""
     server = sim.config.server
@@ -126,7 +141,11 @@ def _refusal(sim, request: web.Request) -> web.StreamResponse | None:
         path = request.path
         if path.startswith("/_sim") and path != "/_sim/health":
             given = request.headers.get("Authorization", "")
-            if not hmac.compare_digest(given.encode(), f"Bearer {server.admin_token}".encode()):
+            if not hmac.compare_digest(given.encode(), f"Bearer {server.admin_token}".encode()) \
+                    and not _page_token(request, server.admin_token):
+                if path.startswith(PAGE_PATHS[0]):
+                    from .inspector.routes import token_page
+                    return token_page(request)
                 return web.json_response({"error": "admin token required (Authorization: Bearer …)"}, status=401)
     length = request.content_length
     if length is not None and length > server.body_limit \

@@ -250,6 +250,9 @@ class RequestJournal:
         self._written = 0          # the id of the newest entry whose line was written
         self._write_at = 1         # the id at which to look at the lines again
         self._timer: asyncio.TimerHandle | None = None
+        # called with each batch of new entries as their access lines are written (the live
+        # event stream): no cost per request
+        self.listeners: list = []
 
     def add(self, at: float, method: str, path: str, status: int, latency_ms: float,
             account: str | None, provider: str | None, remote: str | None, ended: float | None = None) -> None:
@@ -286,6 +289,8 @@ class RequestJournal:
             return
         self._written = new[0][0]
         self._write_at = self._written + 1
+        for listener in self.listeners:
+            listener(new)
         if self.access_log is None:
             return
         new.reverse()

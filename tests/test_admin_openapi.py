@@ -174,3 +174,29 @@ def test_the_check_is_live_a_wrong_answer_fails(openapi):
             openapi.validate_response(request, MockResponse(wrong))
     with pytest.raises(Exception):    # an undocumented status
         openapi.validate_response(request, MockResponse(b"{}", status_code=418))
+
+
+async def test_call_actions_and_the_office_match_the_document(client, sim, openapi):
+    call = Checked(client, openapi)
+    number = next(iter(sim.account("vats").state.numbers))
+    status, placed = await call("POST", "/_sim/calls", json_body={
+        "account": "vats", "direction": "in", "from": "79001112233", "to": number, "manual": True})
+    assert status == 201
+    status, office = await call("GET", "/_sim/accounts/vats/office")
+    assert status == 200 and office["live_calls"] == 1
+    assert (await call("GET", "/_sim/accounts/nope/office"))[0] == 404
+    status, (live,) = await call("GET", "/_sim/calls", query={"live": "1", "account": "vats"})
+    who = live["legs"][0]["number"]
+    assert (await call("POST", f"/_sim/calls/{placed['call_id']}/transfer", json_body={"to": who}))[0] == 409
+    status, answered = await call("POST", f"/_sim/calls/{placed['call_id']}/answer", json_body={"account": "vats", "by": who})
+    assert status == 200 and answered["waiting_for"] == ["transfer"]
+    other = next(e.ext for e in sim.account("vats").state.employees.values() if e.ext != who)
+    assert (await call("POST", f"/_sim/calls/{placed['call_id']}/transfer", json_body={"to": other}))[0] == 200
+    assert (await call("POST", f"/_sim/calls/{placed['call_id']}/answer", json_body={"by": 5}, valid_request=False))[0] == 400
+    assert (await call("POST", "/_sim/calls/none/answer", json_body={"by": who}))[0] == 404
+    await sim.clock.advance(3)
+    status, hung = await call("POST", f"/_sim/calls/{placed['call_id']}/hangup", json_body={"by": "client"})
+    assert status == 200 and hung["hangup_side"] == "A"
+    resp = await client.get(f"/_sim/calls/{placed['call_id']}/recording", params={"account": "vats"})
+    assert resp.status == 200 and resp.content_type == "audio/mpeg"
+    assert (await call("GET", "/_sim/calls/none/recording", query={"account": "vats"}))[0] == 404

@@ -42,6 +42,8 @@ add("CallRequest", _CallRequest.model_json_schema(ref_template=REF, by_alias=Tru
 for model in (Employee, Department, CompanyNumber, SimCard, BlacklistEntry, PersonalManager, Contact,
               CallRecord, WebhookAttempt, RequestEntry, ScenarioReport):
     add(model.__name__, TypeAdapter(model).json_schema(ref_template=REF))
+# a journal entry keeps its time as epoch seconds and answers it as ISO-8601 (RequestEntry.to_json)
+components["RequestEntry"]["properties"]["at"] = {"type": "string"}
 # pydantic names the nested patch model _CrmPatch
 if "_CrmPatch" in components:
     components["CrmPatch"] = components.pop("_CrmPatch")
@@ -107,7 +109,7 @@ components.update({
                    ("queued", "delivered", "failed", "overflow", "attempts", "pending")}}, ["drained", "pending"]),
     "CallPlaced": obj({"call_id": {"type": "string"}}, ["call_id"]),
     "CallView": {"allOf": [ref("CallRecord"), obj({
-        "call_id": {"type": "string"}, "wait_s": {"type": "integer"}, "talk_s": {"type": "integer"},
+        "account": {"type": "string"}, "call_id": {"type": "string"}, "wait_s": {"type": "integer"}, "talk_s": {"type": "integer"},
         "duration_s": {"type": "integer"}, "started": {"type": "string", "format": "date-time"},
         "ended": {"type": "string", "format": "date-time"}},
         ["call_id", "wait_s", "talk_s", "duration_s", "started", "ended"])],
@@ -123,9 +125,45 @@ components.update({
         "ended_at": {"type": ["string", "null"], "format": "date-time"},
         "legs": {"type": "array", "items": obj({
             "id": {"type": "string"}, "kind": {"enum": ["employee", "client"]}, "number": {"type": "string"},
-            "employee_id": nullable("integer"), "parent_id": nullable("string"), "result": {"type": "string"}},
-            ["id", "kind", "number", "employee_id", "parent_id", "result"])}},
-        ["call_id", "account", "direction", "from", "to", "state", "outcome", "created_at", "legs"]),
+            "employee_id": nullable("integer"), "parent_id": nullable("string"), "result": {"type": "string"},
+            "rang_at": {"type": "string", "format": "date-time"},
+            "answered_at": {"type": ["string", "null"], "format": "date-time"},
+            "ended_at": {"type": ["string", "null"], "format": "date-time"}},
+            ["id", "kind", "number", "employee_id", "parent_id", "result", "rang_at", "answered_at", "ended_at"])},
+        "manual": {"type": "boolean", "description": "placed with manual: driven by the call actions, not a script"},
+        "waiting_for": {"type": "array", "items": {"enum": ["answer", "transfer"]},
+                        "description": "a manual call waiting for a person: the actions it takes now"}},
+        ["call_id", "account", "direction", "from", "to", "state", "outcome", "created_at", "legs",
+         "manual", "waiting_for"]),
+    "CallAction": obj({
+        "account": {"type": "string", "description": "the call's account (optional: call ids are unique)"},
+        "by": {"type": "string", "description": "who acts: an employee (ext, login, id or number) or client"},
+        "side": {"enum": ["A", "B"], "description": "hang-up: the caller (A) or the callee (B); by names a party instead"},
+        "to": {"type": "string", "description": "transfer: the employee the call goes to"}}, extra=False,
+        description="Who acts on a live call. Answer: a ringing party (by, which may be left out when one party rings). Transfer: to. Hang-up: by or side (default B)."),
+    "Office": obj({
+        "id": {"type": "string"}, "provider": ref("Provider"), "name": {"type": "string"},
+        "utc_offset": {"type": "number"}, "live_calls": {"type": "integer", "minimum": 0},
+        "employees": {"type": "array", "items": obj({
+            "id": {"type": "integer"}, "login": {"type": "string"}, "ext": {"type": "string"}, "name": {"type": "string"},
+            "position": {"type": "string"}, "direct_number": {"type": "string"}, "dnd": {"type": "boolean"},
+            "status": {"type": "string"}, "enabled": {"type": "boolean"},
+            "state": {"enum": ["talking", "on_hold", "calling", "ringing", "dnd", "offline", "idle"],
+                      "description": "what the employee is doing now (busiest of their calls first): calling is dialling out, waiting for the other side"},
+            "calls": {"type": "array", "items": {"type": "string"}, "description": "the live calls they are on"},
+            "lines": obj({"total": {"type": "integer"}, "busy": {"type": "integer"}, "full": {"type": "boolean"}},
+                         ["total", "busy", "full"])},
+            ["id", "login", "ext", "name", "dnd", "status", "enabled", "state", "calls", "lines"])},
+        "departments": {"type": "array", "items": obj({
+            "id": {"type": "string"}, "name": {"type": "string"}, "ext": {"type": "string"},
+            "call_order": {"type": "string"}, "members": {"type": "array", "items": {"type": "integer"}},
+            "queue": {"type": "array", "items": {"type": "string"}, "description": "the calls waiting in it"}},
+            ["id", "name", "ext", "call_order", "members", "queue"])},
+        "numbers": {"type": "array", "items": obj({
+            "number": {"type": "string"}, "name": {"type": "string"}, "enabled": {"type": "boolean"},
+            "route": {"type": "string", "description": "where its calls go, in words"}},
+            ["number", "name", "enabled", "route"])}},
+        ["id", "provider", "name", "utc_offset", "live_calls", "employees", "departments", "numbers"]),
     "ScenarioRun": obj({
         "scenario": {"type": "string", "minLength": 1, "description": "the scenario's YAML text"},
         "source": {"type": "string", "description": "a file name for messages"},
@@ -137,7 +175,8 @@ components.update({
                            ["passed", "reports"]),
     "ScenarioProblems": {"allOf": [ref("Error"), obj({"problems": {"type": "array", "items": obj({
         "line": nullable("integer"), "field": {"type": "string"}, "reason": {"type": "string"}}, ["line", "field", "reason"])}})]},
-    "HungUp": obj({"call_id": {"type": "string"}, "state": {"const": "ended"}}, ["call_id", "state"]),
+    "HungUp": obj({"call_id": {"type": "string"}, "state": {"const": "ended"},
+                   "hangup_side": {"enum": ["A", "B"]}}, ["call_id", "state", "hangup_side"]),
     "SnapshotAccount": obj({
         "id": {"type": "string"}, "provider": ref("Provider"), "name": {"type": "string"},
         "domain": {"type": "string"}, "config": ref("AccountConfig"),
@@ -184,7 +223,7 @@ P = {
 }
 pr = lambda name: {"$ref": f"#/components/parameters/{name}"}
 
-def op(summary, responses, *, tag, params=None, body=None, secured=True, opid, description=None):
+def op(summary, responses, *, tag, params=None, body=None, body_optional=None, secured=True, opid, description=None):
     o = {"operationId": opid, "summary": summary, "tags": [tag]}
     if description:
         o["description"] = description
@@ -192,6 +231,8 @@ def op(summary, responses, *, tag, params=None, body=None, secured=True, opid, d
         o["parameters"] = params
     if body:
         o["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    if body_optional:
+        o["requestBody"] = {"required": False, "content": {"application/json": {"schema": body_optional}}}
     if secured:
         responses = {**responses, "401": rr("Unauthorized")}
     else:
@@ -199,6 +240,7 @@ def op(summary, responses, *, tag, params=None, body=None, secured=True, opid, d
     o["responses"] = responses
     return o
 
+CALL_ID = {"name": "call_id", "in": "path", "required": True, "schema": {"type": "string"}}
 q = lambda name, desc, schema=None: {"name": name, "in": "query", "required": False,
                                       "schema": schema or {"type": "string"}, "description": desc}
 paths = {
@@ -264,11 +306,73 @@ paths = {
                   tag="calls", opid="listCalls", params=[P["account"], q("live", "1: the calls going on now"),
                                                          {**P["limit"], "description": "the newest N records per account (default 100)"}])},
     "/_sim/calls/{call_id}/hangup": {
-        "parameters": [{"name": "call_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-        "post": op("End a live call now", {"200": jresp("Ended.", ref("HungUp")), "404": rr("NoAccount")},
-                   tag="calls", opid="hangupCall",
-                   params=[{"name": "account", "in": "query", "required": True, "schema": {"type": "string"}},
-                           q("side", "who hangs up: A (caller) or B (callee, default)", {"enum": ["A", "B"]})])},
+        "parameters": [CALL_ID],
+        "post": op("End a live call now", {"200": jresp("Ended.", ref("HungUp")), "400": rr("BadRequest"),
+                                          "404": rr("NoAccount"), "409": jresp("by names no party of this call.", ref("Error"))},
+                   tag="calls", opid="hangupCall", body_optional=ref("CallAction"),
+                   description="Who hangs up: by (client or an employee) or side in the body or the query.",
+                   params=[q("account", "the call's account (optional: call ids are unique)"),
+                           q("side", "who hangs up: A (caller) or B (callee, default)", {"enum": ["A", "B"]}),
+                           q("by", "who hangs up: client or an employee")])},
+    "/_sim/calls/{call_id}/answer": {
+        "parameters": [CALL_ID],
+        "post": op("Answer a manual call as one of its ringing parties",
+                   {"200": jresp("The call as it is now.", ref("LiveCall")), "400": rr("BadRequest"), "404": rr("NoAccount"),
+                    "409": jresp("Not now, or not that party; the message says why. Nothing changed.", ref("Error")),
+                    "413": rr("TooLarge")},
+                   tag="calls", opid="answerCall", body=ref("CallAction"),
+                   description="For a call placed with \"manual\": true: an employee ringing on it, or the client of an outgoing call (by: client).")},
+    "/_sim/calls/{call_id}/transfer": {
+        "parameters": [CALL_ID],
+        "post": op("Transfer an answered manual call to an employee (who then answers it)",
+                   {"200": jresp("The call as it is now: the new party rings.", ref("LiveCall")), "400": rr("BadRequest"),
+                    "404": rr("NoAccount"), "409": jresp("Not now, or no such employee; the message says why.", ref("Error")),
+                    "413": rr("TooLarge")},
+                   tag="calls", opid="transferCall", body=ref("CallAction"))},
+    "/_sim/calls/{call_id}/recording": {
+        "parameters": [CALL_ID],
+        "get": op("A finished call's recording (the MP3 its provider serves)",
+                  {"200": {"description": "The recording.", "content": {"audio/mpeg": {"schema": {"type": "string", "format": "binary"}}}},
+                   "404": jresp("No such account, call or recording.", ref("Error"))},
+                  tag="calls", opid="callRecording", params=[{"name": "account", "in": "query", "required": True, "schema": {"type": "string"}}])},
+    "/_sim/accounts/{id}/office": {
+        "parameters": [pr("id")],
+        "get": op("The office now: each employee's state, departments with their queues, numbers and routes",
+                  {"200": jresp("The office.", ref("Office")), "404": rr("NoAccount")}, tag="accounts", opid="getOffice")},
+    "/_sim/events": {
+        "get": op("The live event stream (server-sent events)",
+                  {"200": {"description": "`event:` the type, `data:` JSON: hello (with the clock); each call engine event (call.created, leg.ringing, leg.answered, leg.ended, call.answered, call.transferred, call.queued, call.dequeued, call.ended, call.rated …) with account, call, state, leg, at; webhook (id, account, call, hook, status, delivered, ok) for each attempt the webhook journal records; requests (accounts, count) for the CRM's requests into the PBX; overflow when a listener fell behind (reread).",
+                           "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+                   "404": rr("NoAccount")},
+                  tag="inspector", opid="events", params=[P["account"]],
+                  description="A browser's EventSource cannot send a header: with an admin token the stream also takes the inspector's cookie.")},
+    "/_sim/ui": {
+        "get": op("The inspector: a live web page of the office, its calls, webhooks, requests, with a phone, the clock, scenarios and accounts",
+                  {"200": {"description": "The page.", "content": {"text/html": {"schema": {"type": "string"}}}},
+                   "303": {"description": "?token= was right: it is kept in a same-site cookie, and the page opens without it in the address."},
+                   "401": {"description": "A form asking for the admin token.", "content": {"text/html": {"schema": {"type": "string"}}}}},
+                  tag="inspector", opid="inspector", secured=False,
+                  params=[q("token", "the admin token, once (a browser cannot send the header)")])},
+    "/_sim/ui/part/{view}": {
+        "parameters": [{"name": "view", "in": "path", "required": True,
+                        "schema": {"enum": ["board", "calls", "webhooks", "requests", "handset", "clock", "accounts"]}}],
+        "get": op("One view of the inspector, as HTML (the page fetches it again when the live stream says it changed)",
+                  {"200": {"description": "The view.", "content": {"text/html": {"schema": {"type": "string"}}}},
+                   "404": jresp("No such view.", ref("Error"))},
+                  tag="inspector", opid="inspectorView",
+                  params=[P["account"], q("hook", "webhooks: only this hook"), q("verdict", "webhooks: ok, violations or failed"),
+                          q("call", "webhooks: only this call")])},
+    "/_sim/ui/static/{name}": {
+        "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"enum": ["app.js", "style.css"]}}],
+        "get": op("The inspector's script and style sheet",
+                  {"200": {"description": "The file.", "content": {"application/javascript": {"schema": {"type": "string"}},
+                                                                   "text/css": {"schema": {"type": "string"}}}},
+                   "404": jresp("No such file.", ref("Error"))}, tag="inspector", opid="inspectorFile")},
+    "/_sim/ui/examples/{name}": {
+        "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string", "pattern": "\\.yaml$"}}],
+        "get": op("An example scenario's YAML (the inspector's scenarios view)",
+                  {"200": {"description": "The scenario.", "content": {"text/yaml": {"schema": {"type": "string"}}}},
+                   "404": jresp("No such example.", ref("Error"))}, tag="inspector", opid="inspectorExample")},
     "/_sim/scenarios/run": {
         "post": op("Run a YAML scenario inside this server (pbx-sim run --server)",
                    {"200": jresp("A report per provider; each runs on a fresh account scenario-<provider>.", ref("ScenarioReports")),
@@ -299,9 +403,9 @@ paths = {
 doc = {
     "openapi": "3.1.0",
     "info": {"title": "pbx-simulator admin API", "version": "1",
-             "description": "The simulator's own API under /_sim: health, accounts and credentials, clock, reset, journals, ad-hoc calls, snapshots. The CLI, the pytest plugin and CI use it. With `pbx-sim serve --admin-token TOKEN` (or PBX_SIM_ADMIN_TOKEN) every path but /_sim/health needs `Authorization: Bearer TOKEN`."},
+             "description": "The simulator's own API under /_sim: health, accounts and credentials, clock, reset, journals, ad-hoc calls and the actions that drive them by hand, snapshots, the live event stream and the inspector page (/_sim/ui). The CLI, the pytest plugin and CI use it. With `pbx-sim serve --admin-token TOKEN` (or PBX_SIM_ADMIN_TOKEN) every path but /_sim/health needs `Authorization: Bearer TOKEN`."},
     "servers": [{"url": "http://127.0.0.1:8080", "description": "pbx-sim serve (default)"}],
-    "tags": [{"name": t} for t in ("server", "accounts", "clock", "journals", "calls", "scenarios", "snapshot")],
+    "tags": [{"name": t} for t in ("server", "accounts", "clock", "journals", "calls", "scenarios", "snapshot", "inspector")],
     "security": [{}, {"adminToken": []}],
     "paths": paths,
     "components": {

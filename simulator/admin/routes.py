@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..config import AccountConfig, ConfigError, CrmTarget
 from ..core.clock import parse_duration
 from ..core.engine import Call, CallScript, Transfer
+from ..core.handset import CallActionError
+from ..core.recordings import mp3_bytes
 from ..sim import SIM, AccountNotFound, Simulator, iso
 
 routes = web.RouteTableDef()
@@ -241,12 +243,19 @@ def call_json(call: Call) -> dict:
         "answered_at": iso(call.answered_at) if call.answered_at else None,
         "ended_at": iso(call.ended_at) if call.ended_at else None,
         "legs": [{"id": leg.id, "kind": leg.kind, "number": leg.number, "employee_id": leg.employee_id,
-                  "parent_id": leg.parent_id, "result": leg.result} for leg in call.legs],
+                  "parent_id": leg.parent_id, "result": leg.result, "rang_at": iso(leg.rang_at),
+                  "answered_at": iso(leg.answered_at) if leg.answered_at is not None else None,
+                  "ended_at": iso(leg.ended_at) if leg.ended_at is not None else None} for leg in call.legs],
+        "manual": call.script.manual,
+        # a manual call waiting for a person: the actions it takes now (answer / transfer)
+        "waiting_for": list(call.handset.expects) if call.handset is not None else [],
     }
 
 
-def cdr_json(cdr) -> dict:
+def cdr_json(cdr, account: str | None = None) -> dict:
     data = dataclasses.asdict(cdr)
+    if account is not None:
+        data["account"] = account
     data.update(call_id=cdr.id, wait_s=cdr.wait_s, talk_s=cdr.talk_s, duration_s=cdr.duration_s,
                 started=iso(cdr.started_at), ended=iso(cdr.ended_at))
     return data
@@ -270,6 +279,7 @@ class _CallRequest(BaseModel):
     record: bool | None = None
     utm: dict | None = None
     click_to_call: bool = False
+    manual: bool = False
 
 
 @routes.post("/_sim/calls")
@@ -283,9 +293,11 @@ async def place_call(request: web.Request) -> web.Response:
     sim = _sim(request)
     if req.account not in sim.accounts:
         return _error(404, f"no account {req.account!r}")
+    if req.manual and req.click_to_call:
+        return _error(400, "a manual call is dialled from a phone: click_to_call cannot be manual")
     script = CallScript(outcome=req.outcome, answer=req.answer, ring_s=req.ring_s, talk_s=req.talk_s,
                         hangup=req.hangup, transfers=transfers, ivr=req.ivr, rating=req.rating,
-                        record=req.record, utm=req.utm)
+                        record=req.record, utm=req.utm, manual=req.manual)
     try:
         call = sim.place_call(req.account, req.direction, req.from_, req.to, req.employee, script,
                               click_to_call=req.click_to_call)
@@ -305,20 +317,103 @@ async def list_calls(request: web.Request) -> web.Response:
     out = []
     limit = _limit(request, 100)
     for acc in ([sim.account(account)] if account else sim.accounts.values()):
-        out.extend(cdr_json(c) for c in acc.state.cdrs.window()[-limit:] if limit)
+        out.extend(cdr_json(c, acc.id) for c in acc.state.cdrs.window()[-limit:] if limit)
     return web.json_response(out)
+
+
+class _CallAction(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    account: str | None = None
+    by: str | None = None          # who acts: an employee (ext, login, id, number) or "client"
+    side: str | None = Field(None, pattern="^(A|B)$")   # hang-up: the caller (A) or callee (B)
+    to: str | None = None          # transfer: the employee the call goes to
+
+
+async def _action(request: web.Request) -> tuple[Simulator, Call, _CallAction] | web.Response:
+    """The live call a call action names and what the body (or, for hang-up, the query) says."""
+    sim = _sim(request)
+    body = await _json_body(request)
+    for key in ("account", "side", "by"):
+        if key in request.query and key not in body:
+            body[key] = request.query[key]
+    try:
+        action = _CallAction.model_validate(body)
+    except ValidationError as err:
+        return _error(400, _validation_message(err))
+    if action.account and action.account not in sim.accounts:
+        return _error(404, f"no account {action.account!r}")
+    call = sim.engine.find_live(action.account, request.match_info["call_id"])
+    if call is None:
+        return _error(404, "no such live call")
+    return sim, call, action
+
+
+def _side(sim: Simulator, call: Call, by: str) -> str | None:
+    """Which side (A caller, B callee) the party ``by`` is on ``call``; None if on neither."""
+    if by == "client":
+        return {"in": "A", "out": "B"}.get(call.direction)
+    emp = sim.account(call.account_id).state.find_employee(by)
+    if emp is None:
+        return None
+    if call.direction == "internal":
+        return "A" if emp.ext == call.caller else "B"
+    if call.direction == "out":
+        return "A" if emp.id == call.employee_id or emp.ext == call.caller else "B"
+    return "B"
 
 
 @routes.post("/_sim/calls/{call_id}/hangup")
 async def hangup_call(request: web.Request) -> web.Response:
+    found = await _action(request)
+    if isinstance(found, web.Response):
+        return found
+    sim, call, action = found
+    side = action.side or "B"
+    if action.by and not action.side:
+        side = _side(sim, call, action.by)
+        if side is None:
+            return _error(409, f"{action.by!r} is not a party of this call")
+    await sim.engine.hangup(call.account_id, call.id, side)
+    return web.json_response({"call_id": call.id, "state": "ended", "hangup_side": side})
+
+
+async def _act(request: web.Request, name: str) -> web.Response:
+    found = await _action(request)
+    if isinstance(found, web.Response):
+        return found
+    sim, call, action = found
+    if name == "transfer" and not action.to:
+        return _error(400, "to: name the employee the call goes to")
+    try:
+        call = await sim.engine.act(call.account_id, call.id, name, action.by,
+                                    **({"to": action.to} if action.to else {}))
+    except CallActionError as err:
+        return _error(err.status, str(err))
+    return web.json_response(call_json(call))
+
+
+@routes.post("/_sim/calls/{call_id}/answer")
+async def answer_call(request: web.Request) -> web.Response:
+    return await _act(request, "answer")
+
+
+@routes.post("/_sim/calls/{call_id}/transfer")
+async def transfer_call(request: web.Request) -> web.Response:
+    return await _act(request, "transfer")
+
+
+@routes.get("/_sim/calls/{call_id}/recording")
+async def call_recording(request: web.Request) -> web.Response:
+    """A finished call's recording: the MP3 its provider serves for it."""
     sim = _sim(request)
     account = request.query.get("account", "")
-    side = request.query.get("side", "B")
     if account not in sim.accounts:
         return _error(404, f"no account {account!r}")
-    if not await sim.engine.hangup(account, request.match_info["call_id"], side):
-        return _error(404, "no such live call")
-    return web.json_response({"call_id": request.match_info["call_id"], "state": "ended"})
+    cdr = sim.account(account).state.cdrs.get(request.match_info["call_id"])
+    if cdr is None or not cdr.record_file:
+        return _error(404, "no recording of such a call")
+    return web.Response(body=mp3_bytes(cdr.talk_s), content_type="audio/mpeg",
+                        headers={"Content-Disposition": f'inline; filename="{cdr.id}.mp3"'})
 
 
 # ---- OpenAPI documents -----------------------------------------------------------------------

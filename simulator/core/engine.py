@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Awaitable, Callable
 
+from .handset import Handset, HandsetCalls
 from .models import CallRecord, Department, Employee, Route
 from .policy import NO_ANSWER_RING_S, Reaction
 
@@ -61,6 +62,7 @@ class CallScript:
     record: bool | None = None
     utm: dict | None = None
     caller_name: str | None = None
+    manual: bool = False            # ring, then wait for a person's actions (core/handset.py)
 
 
 # ---- live calls ----------------------------------------------------------------------------
@@ -110,6 +112,7 @@ class Call:
     lookup: dict | None = None       # what the CRM answered to the lookup, as the provider read it
     script: CallScript = field(default_factory=CallScript)
     record_file: str = ""
+    handset: Handset | None = None   # a manual call's waiting end
     cdr: CallRecord | None = None
     done: asyncio.Future | None = None
     _interrupt: asyncio.Future | None = None
@@ -147,7 +150,7 @@ class _Interrupted(Exception):
     pass
 
 
-class CallEngine:
+class CallEngine(HandsetCalls):
     """Runs calls for every account on one clock."""
 
     def __init__(self, clock: "Clock", lookups: bool = True):
@@ -384,6 +387,8 @@ class CallEngine:
         (``answered``, leg) / (``busy`` | ``unavailable`` | ``timeout`` | ``cancelled``, None).
         The caller's ``cancel`` (script outcome cancelled) ends the phase at ``ring_s``.
         """
+        if call.script.manual:
+            return await self._ring_by_hand(account, call, plan, parent_id)
         script = call.script
         cancel_at = None
         if script.outcome == "cancelled":
@@ -489,6 +494,8 @@ class CallEngine:
             call.answered_at = self.clock.timestamp()
             call.state = "answered"
             self._emit("call.answered", call, leg)
+        if call.script.manual:
+            return await self._talk_by_hand(account, call, leg)
         script = call.script
         talk = script.talk_s if script.talk_s is not None else reaction_talk
         spent = 0.0

@@ -166,12 +166,15 @@ class WebhookJournal:
     def __init__(self, size: int = 20000):
         self._entries: deque[WebhookAttempt] = deque(maxlen=size)
         self._ids = itertools.count(1)
+        self.listeners: list = []   # called with each new attempt (the live event stream)
 
     def new_id(self) -> int:
         return next(self._ids)
 
     def add(self, entry: WebhookAttempt) -> None:
         self._entries.append(entry)
+        for listener in self.listeners:
+            listener(entry)
 
     def entries(self, account: str | None = None, call: str | None = None,
                 hook: str | None = None, limit: int | None = None) -> list[WebhookAttempt]:

@@ -1,0 +1,114 @@
+"""The inspector in a real browser: a call placed from the page rings on the board, is
+answered and hung up from the page, its webhooks appear with their verdicts, the clock moves
+from the page, a scenario runs from the page. Screenshots of each view go to tests/artifacts/."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import point_crm
+
+from .conftest import DESKTOP, PHONE
+
+VIEWS = ("board", "calls", "webhooks", "requests", "phone", "scenarios", "accounts")
+
+
+async def open_page(browser, client, viewport=DESKTOP):
+    page = await browser.new_page(viewport=viewport)
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    await page.goto(str(client.make_url("/_sim/ui")))
+    await page.wait_for_selector('#live[data-state="on"]')
+    return page, errors
+
+
+async def test_a_call_driven_from_the_page(client, sim, crm, browser, shots):
+    point_crm(sim, "vats", crm.url)
+    key = sim.account("vats").credentials["api_key"]
+    assert (await client.get("/crmapi/v1/users", headers={"X-API-KEY": key})).status == 200
+    page, errors = await open_page(browser, client)
+    assert await page.locator('[data-account="vats"] .employee').count() == len(sim.account("vats").state.employees)
+    assert await page.locator('.employee[data-state="ringing"]').count() == 0
+
+    # a client calls the company, by hand: the board shows who rings
+    await page.click('[data-tab="phone"]')
+    form = page.locator('form[data-kind="in"]')
+    await form.locator('select[name="account"]').select_option("vats")
+    await form.locator('button[type="submit"]').click()
+    await page.wait_for_selector('[data-account="vats"] .employee[data-state="ringing"]', state="attached")
+    (call,) = sim.engine.live_calls("vats")
+    ringing = [leg for leg in call.legs if leg.result == "ringing"]
+    assert ringing and call.script.manual
+    await page.click('[data-tab="board"]')
+    rung = page.locator('[data-account="vats"] .employee[data-state="ringing"]')
+    assert await rung.count() == len(ringing)
+    assert "ringing" in (await rung.first.inner_text())   # the colour has its word
+    await shots(page, "board-ringing")
+
+    # answered from the page, as the first employee rung
+    await page.click('[data-tab="phone"]')
+    answer = page.locator(f'[data-part="handset"] [data-call="{call.id}"] button', has_text="Answer as").first
+    await answer.click()
+    await page.wait_for_selector(f'[data-account="vats"] .employee[data-state="talking"]', state="attached")
+    assert call.state == "answered" and call.current_leg().employee_id == ringing[0].employee_id
+    await page.wait_for_selector(f'[data-part="handset"] [data-call="{call.id}"] button:has-text("Transfer")')
+    await shots(page, "phone")
+
+    # the webhooks with their verdicts: the empty answer to vats' contact lookup breaks its contract
+    await page.click('[data-tab="webhooks"]')
+    await page.wait_for_selector('.attempt[data-hook="event"][data-verdict="ok"]')
+    bad = page.locator('.attempt[data-hook="contact"][data-verdict="violations"]')
+    await bad.first.wait_for()
+    await bad.first.locator("summary").click()
+    assert "contact_name" in await bad.first.locator(".violations").inner_text() or \
+        "expected JSON" in await bad.first.locator(".violations").inner_text()
+    await shots(page, "webhooks")
+    await page.locator('select[name="verdict"]').select_option("violations")
+    await page.wait_for_function("() => !document.querySelector('.attempt[data-verdict=\"ok\"]')")
+    assert await page.locator(".attempt").count() >= 1
+
+    # the clock moves from the page
+    before = sim.clock.timestamp()
+    await page.click('.clock button:has-text("+1m")')
+    await page.wait_for_function("t => Date.parse(document.getElementById('clock-now').getAttribute('datetime')) / 1000 >= t",
+                                 arg=before + 59)
+    assert sim.clock.timestamp() >= before + 60
+
+    # the client hangs up: the call is a finished record, its recording playable
+    await page.click('[data-tab="phone"]')
+    await page.click(f'[data-part="handset"] [data-call="{call.id}"] button:has-text("Client hangs up")')
+    await page.click('[data-tab="calls"]')
+    row = page.locator(f'table.calls tr[data-call="{call.id}"]')
+    await row.wait_for()
+    assert "answered" in await row.inner_text()
+    assert await row.locator("audio").count() == 1
+    cdr = sim.account("vats").state.cdrs.get(call.id)
+    assert cdr.hangup_side == "A" and cdr.talk_s >= 60
+    src = await row.locator("audio").get_attribute("src")
+    audio = await client.get(src)
+    assert audio.status == 200 and audio.content_type == "audio/mpeg"
+
+    for view in VIEWS:
+        await page.click(f'[data-tab="{view}"]')
+        await shots(page, f"{view}-1280")
+    await page.set_viewport_size(PHONE)
+    for view in ("board", "phone", "calls", "webhooks"):
+        await page.click(f'[data-tab="{view}"]')
+        await shots(page, f"{view}-phone")
+    assert not errors
+
+
+async def test_a_scenario_run_from_the_page(client, sim, browser, shots):
+    page, errors = await open_page(browser, client)
+    await page.click('[data-tab="scenarios"]')
+    await page.locator('select[name="example"]').select_option("01_incoming_answered.yaml")
+    await page.wait_for_function("() => document.querySelector('textarea[name=scenario]').value.length > 20")
+    await page.locator('#scenario-form select[name="provider"]').select_option("vats")
+    await page.click('#scenario-form button[type="submit"]')
+    report = page.locator('#scenario-result .report[data-provider="vats"]')
+    await report.wait_for(timeout=20000)
+    text = await report.inner_text()
+    assert re.search(r"\bpassed\b", text), text
+    assert await report.locator(".exp").count() >= 1
+    await shots(page, "scenario-run")
+    assert not errors
