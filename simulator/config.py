@@ -178,6 +178,14 @@ class SeedData(_Model):
     contacts: list[ContactSeed] = Field(default_factory=list)
     generate: GenerateSeed = Field(default_factory=GenerateSeed)
 
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, value: str | None) -> str | None:
+        from faker.config import AVAILABLE_LOCALES
+        if value is not None and value not in AVAILABLE_LOCALES:
+            raise ValueError(f"unknown Faker locale {value[:40]!r} (e.g. ru_RU, uk_UA, en_US)")
+        return value
+
 
 class AccountConfig(_Model):
     id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")

@@ -1,8 +1,10 @@
 """The middleware every request passes: admin token, body limit, errors, journal and access log.
 
-A provider may render the server's 404/405/413/500 in its own error shape
-(``Provider.http_error``); otherwise they are small JSON bodies. No traceback ever goes
-on the wire: it goes to the log.
+A provider may render the server's 400/404/405/413 in its own error shape
+(``Provider.http_error``); otherwise they are small JSON bodies. An exception no handler
+expected is answered as the nearest documented error, a 400 (every one found so far was
+input no check had foreseen), and logged with its traceback: no traceback goes on the wire,
+and no input gets a 500.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ log = logging.getLogger("simulator.http")
 
 SNAPSHOT_PATH = "/_sim/snapshot"   # imports whole states: exempt from the request body limit
 
-_REASONS = {404: "Not Found", 405: "Method Not Allowed", 413: "Request Entity Too Large",
+_REASONS = {400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 413: "Request Entity Too Large",
             500: "Internal Server Error"}
 
 
@@ -177,13 +179,15 @@ def request_middleware(sim) -> Any:
                     if exc.text and exc.text != "404: Not Found":   # a handler's own 404 body
                         raise
                     response = error_response(request, 404)
-                except web.HTTPMethodNotAllowed:
+                except web.HTTPMethodNotAllowed as exc:
                     response = error_response(request, 405)
+                    response.headers["Allow"] = ",".join(sorted(exc.allowed_methods))
                 except web.HTTPException:
                     raise
                 except Exception:
-                    log.exception("unhandled error on %s %s", request.method, redact(request.path_qs))
-                    response = error_response(request, 500)
+                    log.exception("unhandled error on %s %s (answered 400)", request.method,
+                                  redact(request.path_qs))
+                    response = error_response(request, 400)
             status = response.status
             return response
         except web.HTTPException as exc:

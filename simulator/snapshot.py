@@ -29,9 +29,10 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from . import __version__
+from . import __version__, body
 from .config import AccountConfig, CrmTarget
 from .core.accounts import Account
+from .core.clock import EARLIEST, LATEST
 from .core.policy import OutcomePolicy
 from .core.store import AccountState
 from .sim import SIM, Simulator
@@ -42,6 +43,7 @@ FORMAT = "pbx-simulator/snapshot"
 VERSION = 1
 CLOCK_MODES = ("forward", "exact", "keep")
 MAX_SNAPSHOT_BYTES = 1024 ** 3   # a snapshot may be far larger than an API request
+SNAPSHOT_DEPTH = 64              # accounts → state → provider_data → what providers keep there
 
 
 class SnapshotError(ValueError):
@@ -143,9 +145,14 @@ class Snapshot:
         if not raw.strip():
             raise SnapshotError(f"{source}: empty, not a pbx-simulator snapshot")
         try:
-            data = json.loads(raw)
-        except ValueError as err:
-            raise SnapshotError(f"{source}: corrupt, not valid JSON ({err})") from None
+            data = body.loads(raw, max_depth=SNAPSHOT_DEPTH)
+        except body.BodyError as err:
+            if err.kind == "syntax":
+                try:                     # the parser's own words: where the document breaks
+                    json.loads(raw)
+                except (ValueError, RecursionError) as detail:
+                    raise SnapshotError(f"{source}: corrupt, not valid JSON ({detail})") from None
+            raise SnapshotError(f"{source}: cannot be taken: {err}") from None
         return cls.from_json(data, source)
 
     @classmethod
@@ -166,6 +173,9 @@ class Snapshot:
                 f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: "
                 f"{'unknown field' if e['type'] == 'extra_forbidden' else e['msg']}"
                 for e in err.errors()[:8])) from None
+        if not EARLIEST <= doc.clock.timestamp <= LATEST:
+            raise SnapshotError(f"{source}: clock.timestamp {doc.clock.timestamp!r} is outside the "
+                                "clock's range (1970-01-02 to 3000-01-01)")
         seen: set[str] = set()
         for i, image in enumerate(doc.accounts):
             where = f"accounts.{i} ({image.id})"

@@ -56,10 +56,11 @@ obj = lambda props, required=(), extra=True, **kw: {"type": "object", "propertie
         "required": list(required), **({} if extra else {"additionalProperties": False}), **kw}
 
 components.update({
-    "Error": obj({"error": {"type": "string", "description": "what is wrong, for a person"}}, ["error"],
+    "Error": obj({"error": {"type": "string", "description": "what is wrong, for a person"},
+                  "field": {"type": "string", "description": "the body field refused (dotted: `crm.timeout`), or `body`"}}, ["error"],
                  description="An admin API error (other fields may name details)."),
     "HttpError": obj({"status": {"type": "integer"}, "error": {"type": "string"}, "path": {"type": "string"}},
-                     ["status", "error", "path"], description="The server's own 404 / 405 / 413 / 500 body."),
+                     ["status", "error", "path"], description="The server's own 400 / 404 / 405 / 413 body (400: a request no check foresaw; the log has the detail)."),
     "Clock": obj({"now": {"type": "string", "format": "date-time"},
                   "mode": {"type": "string", "pattern": "^(real|manual|instant|scale:.+)$"}}, ["now", "mode"]),
     "ClockMove": {"type": "object", "description": "Give `advance` (seconds or a duration like \"25h\", \"90s\", \"2d\") or `set` (ISO-8601).",

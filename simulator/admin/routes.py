@@ -9,6 +9,7 @@ from datetime import datetime
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..body import BodyError, read_json
 from ..config import AccountConfig, ConfigError, CrmTarget
 from ..core.clock import parse_duration
 from ..core.engine import Call, CallScript, Transfer
@@ -29,9 +30,9 @@ def _error(status: int, message: str, **extra) -> web.Response:
 
 async def _json_body(request: web.Request) -> dict:
     try:
-        body = await request.json() if request.can_read_body else {}
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise web.HTTPBadRequest(text=json.dumps({"error": "body is not valid JSON"}),
+        body = await read_json(request, empty={})
+    except BodyError as err:
+        raise web.HTTPBadRequest(text=json.dumps({"error": str(err), "field": err.field}),
                                  content_type="application/json") from None
     if not isinstance(body, dict):
         raise web.HTTPBadRequest(text=json.dumps({"error": "body must be a JSON object"}),
@@ -176,7 +177,7 @@ async def move_clock(request: web.Request) -> web.Response:
             await clock.set(when)
         else:
             return _error(400, "give {\"advance\": seconds | \"25h\"} or {\"set\": ISO-8601}")
-    except (ValueError, TypeError) as err:
+    except (ValueError, TypeError, OverflowError) as err:
         return _error(400, str(err))
     return web.json_response(clock.snapshot())
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import math
 import itertools
 import re
 import time as _wall
@@ -27,6 +28,10 @@ MODES = ("real", "manual", "instant", "scale")
 HOLD_SPIN_S = 0.001    # a held clock polls this long for the answer before it sleeps
 HOLD_LIMIT_S = 150.0   # longest a held clock waits for the world outside (2 × the longest CRM timeout)
 
+# The clock's range: every date a provider renders (and a day or a month either side, which
+# periods and history windows reach) stays within what datetime and the date formats hold.
+EARLIEST = datetime(1970, 1, 2, tzinfo=timezone.utc).timestamp()
+LATEST = datetime(3000, 1, 1, tzinfo=timezone.utc).timestamp()
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
 
@@ -36,11 +41,15 @@ def parse_duration(value: float | int | str) -> float:
     if isinstance(value, bool):
         raise ValueError("a duration is a number of seconds or a string like '25h'")
     if isinstance(value, (int, float)):
-        return float(value)
-    match = _DURATION_RE.match(str(value))
-    if not match:
-        raise ValueError(f"not a duration: {value!r} (use seconds or e.g. '90s', '25h', '2d')")
-    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        seconds = float(value)
+    else:
+        match = _DURATION_RE.match(str(value)[:64])
+        if not match:
+            raise ValueError(f"not a duration: {str(value)[:64]!r} (use seconds or e.g. '90s', '25h', '2d')")
+        seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if not math.isfinite(seconds):
+        raise ValueError("a duration must be a finite number of seconds")
+    return seconds
 
 
 def parse_mode(text: str) -> tuple[str, float]:
@@ -101,19 +110,27 @@ class Clock:
         seconds = parse_duration(seconds)
         if seconds < 0:
             raise ValueError("the clock does not go backwards; use set")
-        await self._run_until(self.timestamp() + seconds)
+        target = self.timestamp() + seconds
+        self._check_range(target)   # before anything moves: a refused move changes nothing
+        await self._run_until(target)
         return self.now()
 
     async def set(self, when: datetime) -> datetime:
         if when.tzinfo is None:
             when = when.replace(tzinfo=timezone.utc)
         target = when.timestamp()
+        self._check_range(target)
         if target >= self.timestamp():
             await self._run_until(target)
         else:
             self._rebase(target)
             self._notify()
         return self.now()
+
+    @staticmethod
+    def _check_range(target: float) -> None:
+        if not EARLIEST <= target <= LATEST:
+            raise ValueError("the clock stays between 1970-01-02 and 3000-01-01 (UTC)")
 
     async def _run_until(self, target: float) -> None:
         """Wake every sleeper due by ``target`` in deadline order, then stand at ``target``."""

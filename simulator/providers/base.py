@@ -32,7 +32,7 @@ class Provider:
         """Add this provider's routes to the server (all accounts share them; auth says which)."""
 
     def http_error(self, request: web.Request, status: int) -> web.StreamResponse | None:
-        """This provider's body for the server's 404 / 405 / 413 / 500 under its base path."""
+        """This provider's body for the server's 400 (the catch-all) / 404 / 405 / 413 under its base path."""
         return None
 
     # ---- credentials -------------------------------------------------------------------------

@@ -47,8 +47,13 @@ def _validator() -> Draft202012Validator:
 
 # ---- YAML with marks ------------------------------------------------------------------------
 
+MAX_NODES = 100_000   # aliases can make a small text a huge document ("billion laughs")
+
+
 def _to_data(loader: yaml.SafeLoader, node: yaml.Node, path: tuple, marks: dict, problems: list) -> Any:
     marks[path] = node.start_mark.line + 1
+    if len(marks) > MAX_NODES:
+        raise ScenarioError("", [(None, "", f"more than {MAX_NODES} values (aliases repeated?)")])
     if isinstance(node, yaml.MappingNode):
         out: dict = {}
         for key_node, value_node in node.value:
@@ -120,21 +125,32 @@ def load_scenario(path: str | Path) -> Scenario:
 
 
 def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
-    loader = yaml.SafeLoader(text)
     marks: dict = {}
     problems: list = []
+    loader = None
     try:
+        loader = yaml.SafeLoader(text)   # refuses control characters and lone surrogates
         node = loader.get_single_node()
         if node is None:
             raise ScenarioError(source, [(None, "", "the file is empty")])
         data = _to_data(loader, node, (), marks, problems)
+    except ScenarioError as err:
+        raise ScenarioError(source, err.problems) from None
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         raise ScenarioError(source, [(mark.line + 1 if mark else None, "", f"not valid YAML: {err.problem}")]) from None
     except yaml.YAMLError as err:
         raise ScenarioError(source, [(None, "", f"not valid YAML: {err}")]) from None
+    except RecursionError:
+        raise ScenarioError(source, [(None, "", "not valid YAML: nested too deeply, or an alias "
+                                                "that contains itself")]) from None
+    except (ValueError, TypeError, OverflowError) as err:
+        # a tagged or implicit scalar its constructor refuses (2001-02-30, !!int abc, a
+        # 5,000-digit integer)
+        raise ScenarioError(source, [(None, "", f"not valid YAML: {str(err)[:200]}")]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if not isinstance(data, dict):
         raise ScenarioError(source, [(1, "", "the top level must be a mapping with 'name' and 'steps'")])
     for err in sorted(_validator().iter_errors(data), key=lambda e: (_line(marks, e.absolute_path) or 0)):

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 CATEGORIES = ("malformed JSON", "wrong content type", "missing field", "empty field", "wrong type",
-              "unknown enum", "bad date", "huge number", "long string", "cyrillic/emoji", "oversized")
+              "unknown enum", "bad date", "huge number", "long string", "cyrillic/emoji", "oversized",
+              "nested too deep", "unstorable text")
 
 
 @dataclass

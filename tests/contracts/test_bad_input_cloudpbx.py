@@ -93,6 +93,17 @@ CASES = [
         headers={"Content-Type": "application/x-www-form-urlencoded"}),
     Bad("oversized", "JSON body past the limit", "POST", BASE, 413, {"error": "Invalid parameters"},
         data=b'{"cmd": "set_dnd", "pad": "', oversize=True, headers={"Content-Type": "application/json"}),
+    raw("nested too deep", "a JSON body 100,000 deep", b"[" * 100_000 + b"]" * 100_000, "application/json", 400, invalid()),
+    raw("nested too deep", "user 40 deep", b'{"cmd": "get_dnd", "token": "<token>", "user": ' + b"[" * 40 + b"]" * 40 + b"}",
+        "application/json", 400, invalid()),
+    raw("unstorable text", "JSON user a lone surrogate", b'{"cmd": "set_dnd", "token": "<token>", "user": "\\ud800", "state": "true"}',
+        "application/json", 400, invalid("user")),
+    form("unstorable text", "form user with NUL", {"cmd": "set_dnd", "user": "a\x00", "state": "true"}, 400, invalid("user")),
+    raw("malformed JSON", "a truncated multipart body", b"--xx\r\nContent-Disposition: form-data; name=\"cmd\"\r\n\r\naccounts",
+        "multipart/form-data; boundary=xx", 400, invalid()),
+    raw("malformed JSON", "multipart without its boundary", b"--xx\r\n\r\n", "multipart/form-data", 400, invalid()),
+    Bad("huge number", "history limit of 5,000 digits is all of them (no calls today: empty CSV)", "POST", BASE, 200, "",
+        content_type="text/csv", data={"token": T, "cmd": "history", "limit": "9" * 5000}),
 ]
 
 

@@ -13,6 +13,7 @@ from .badinput import Bad, check, parametrize
 TEXT = "text/plain"
 D = "<domain>"
 K = "<apikey>"
+UNSTORABLE = "holds a character that cannot be stored (a lone surrogate or NUL)"
 WEEK_MS = {"timeFrom": "1772312400000", "timeTo": "1772917200000"}
 
 
@@ -103,6 +104,20 @@ CASES = [
          oversize=True),
     post("oversized", "authorize past the limit", "/rest/security/authorize", b'{"domain": "', 413, "Request Entity Too Large",
          oversize=True),
+    post("nested too deep", "makeCall a list 50 deep", "/rest/user/makeCall", b'{"legExt": ' + b"[" * 50 + b"]" * 50 + b"}", 400,
+         bad("body", "is nested deeper than 32 levels")),
+    post("nested too deep", "contact update 100,000 deep", V2 + "/", b"[" * 100_000 + b"]" * 100_000, 400,
+         bad("body", "is nested deeper than 32 levels")),
+    post("unstorable text", "note content a lone surrogate", V2 + "/1/notes", b'{"content": "a\\ud800b"}', 400,
+         bad("content", UNSTORABLE)),
+    post("unstorable text", "contact firstName with NUL", V2 + "/", b'{"id": 1, "firstName": "a\\u0000b"}', 400,
+         bad("firstName", UNSTORABLE)),
+    post("unstorable text", "batch contact name a lone low surrogate", V2 + "/batch",
+         b'{"merge": 0, "contacts": [{"firstName": "\\udc00"}]}', 400, bad("contacts.0.firstName", UNSTORABLE)),
+    get("huge number", "timeTo of 5,000 digits", "/rest/calls/company.api", {"timeFrom": "1", "timeTo": "9" * 5000}, 400,
+        bad("timeTo", "is out of range")),
+    post("huge number", "makeCall legExt of 5,000 digits", "/rest/user/makeCall",
+         b'{"legExt": ' + b"9" * 5000 + b', "otherLegNum": "+380993034330"}', 400, bad("legExt", "is a number out of range")),
 ]
 
 XFAIL: dict[str, str] = {}   # open findings of FINDINGS.md, pinned as strict xfails

@@ -25,6 +25,7 @@ def empty(name, java="OffsetDateTime"):
             "message": "Some of fields empty"}
 
 
+DEEP = b"[" * 100_000 + b"]" * 100_000
 NOT_FOUND = {"details": "Object not found", "message": "Object not found"}
 TOO_LARGE = {"details": "Maximum upload size exceeded", "message": "Payload Too Large"}
 
@@ -113,6 +114,14 @@ CASES = [
          oversize=True),
     send("oversized", "POST /blacklist past the limit", "POST", "/blacklist", b"7", 413, TOO_LARGE, content_type="text/plain",
          oversize=True),
+    send("nested too deep", "POST /managers 100,000 deep", "POST", "/managers", DEEP, 400, wrong("manager")),
+    send("nested too deep", "PUT /managers customers 40 deep", "PUT", "/managers",
+         b'{"id": 1, "employeeId": 1, "customers": ' + b"[" * 40 + b"]" * 40 + b"}", 400, wrong("manager")),
+    send("unstorable text", "POST /managers name a lone surrogate", "POST", "/managers", b'{"employeeId": 1, "name": "\\ud800"}',
+         400, wrong("manager")),
+    send("unstorable text", "POST /managers name with NUL", "POST", "/managers", b'{"employeeId": 1, "name": "a\\u0000"}',
+         400, wrong("manager")),
+    get("huge number", "page of 5,000 digits", "/call-records/info", {**DAY, "page": "9" * 5000}, 400, wrong("page")),
 ]
 
 # t2-1 (page/size past Java's Integer, ids past Long) is fixed: those cases are plain ones above

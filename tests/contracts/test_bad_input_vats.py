@@ -19,6 +19,7 @@ def invalid(**errors) -> dict:
     return {"message": "Validation error", "errors": errors}
 
 
+UNSTORABLE = "holds a character that cannot be stored (a lone surrogate or NUL)"
 NOT_FOUND = {"message": "Not found"}
 TOKEN = {"message": "Invalid token"}
 
@@ -94,6 +95,24 @@ CASES = [
          oversize=True),
     post("oversized", "POST /blacklist/telnums past the limit", "/blacklist/telnums", b'[', 413,
          {"message": "Request Entity Too Large"}, oversize=True),
+    post("nested too deep", "POST /users 40 deep", "/users", b'{"name": ' + b"[" * 40 + b"]" * 40 + b"}", 400,
+         invalid(body="is nested deeper than 32 levels")),
+    post("nested too deep", "POST /makecall 100,000 deep", "/makecall", b"[" * 100_000 + b"]" * 100_000, 400,
+         invalid(body="is nested deeper than 32 levels")),
+    post("unstorable text", "POST /users name a lone surrogate", "/users", b'{"name": "x\\ud800", "login": "newuser"}', 400,
+         invalid(name=UNSTORABLE)),
+    post("unstorable text", "PUT /users/{login} name with NUL", f"/users/{L}", b'{"name": "a\\u0000b"}', 400,
+         invalid(name=UNSTORABLE), method="PUT"),
+    post("unstorable text", "a form field with NUL", "/groups", b"name=a%00b", 400, invalid(name=UNSTORABLE),
+         content_type="application/x-www-form-urlencoded"),
+    post("unstorable text", "a UTF-7 form that decodes to a lone surrogate", "/groups", b"name=+2AA-", 400, invalid(name=UNSTORABLE),
+         content_type="application/x-www-form-urlencoded; charset=utf-7"),
+    post("malformed JSON", "a broken multipart body", "/groups", b"--b\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nx",
+         400, invalid(body="invalid form"), content_type="multipart/form-data; boundary=b"),
+    get("huge number", "users limit 2**64 is all of them", "/users", {"limit": str(2 ** 64), "search": "nobody-has-this"}, 200,
+        {"items": [], "info": {"search": "nobody-has-this", "start": 0, "limit": 2 ** 63 - 1, "total": 0}}),
+    post("huge number", "call_duration of 5,000 digits", "/groups", b'{"name": "x", "call_duration": ' + b"9" * 5000 + b"}", 400,
+         invalid(call_duration="is a number out of range")),
 ]
 
 

@@ -51,6 +51,6 @@ class RecordingNotFound(CloudPbxError):
 
 def http_error_body(status: int) -> web.Response:
     """The server's own 404 / 405 / 413 / 500 under the API path, in the API's error shape."""
-    reasons = {404: "Not Found", 405: "Method Not Allowed", 413: "Invalid parameters",
+    reasons = {400: "Invalid parameters", 404: "Not Found", 405: "Method Not Allowed", 413: "Invalid parameters",
                500: "Internal Server Error"}
     return json_response({"error": reasons.get(status, "Error")}, status=status)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Iterator
 
 from aiohttp import web
 
+from ...body import BodyError, read_form, read_json
 from ...core.clock import PERIODS, period_window
 from .auth import record_key
 from .errors import InvalidParameters
@@ -37,20 +38,17 @@ async def read_params(request: web.Request) -> dict[str, str]:
     params = {k: v for k, v in request.query.items()}
     if request.method != "POST" or not request.can_read_body:
         return params
-    if request.content_type == "application/json":
-        try:
-            data = await request.json()
-        except (ValueError, UnicodeDecodeError):
-            raise InvalidParameters() from None
-        if not isinstance(data, dict):
-            raise InvalidParameters()
-        params.update({str(k): _text(v) for k, v in data.items() if v is not None})
-        return params
     try:
-        form = await request.post()
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidParameters() from None
-    params.update({k: v for k, v in form.items() if isinstance(v, str)})
+        if request.content_type == "application/json":
+            data = await read_json(request)
+            if not isinstance(data, dict):
+                raise InvalidParameters()
+            params.update({str(k): _text(v) for k, v in data.items() if v is not None})
+            return params
+        params.update(await read_form(request))
+    except BodyError as err:
+        # the document's bare 400 for a body it cannot read; a readable one names its field
+        raise InvalidParameters(None if err.field == "body" else err.field.split(".")[0]) from None
     return params
 
 
@@ -162,9 +160,11 @@ def history_query(params: dict[str, str], now: float, utc_offset: float) -> Hist
     limit_text = optional(params, "limit")
     limit = None
     if limit_text is not None:
-        if not (limit_text.isascii() and limit_text.isdigit()) or int(limit_text) < 1:
+        if not (limit_text.isascii() and limit_text.isdigit()) or not limit_text.strip("0"):
             raise InvalidParameters("limit")
-        limit = int(limit_text)
+        # a limit of more digits than any call count is all of them (and past Python's
+        # 4300-digit conversion limit, it cannot be converted)
+        limit = int(limit_text) if len(limit_text) <= 18 else 10 ** 18
     period = optional(params, "period")
     if period is not None:
         period = period.lower()

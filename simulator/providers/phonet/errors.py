@@ -84,8 +84,8 @@ class UnsupportedMediaType(PhonetError):
     text = "Unsupported Media Type"
 
 
-# the server's own 404/405/413/500 under /rest, in the same plain-text shape
-HTTP_TEXT = {404: "Not Found", 405: "Method Not Allowed", 413: "Request Entity Too Large",
+# the server's own 400/404/405/413/500 under /rest, in the same plain-text shape
+HTTP_TEXT = {400: "Bad request: request is invalid", 404: "Not Found", 405: "Method Not Allowed", 413: "Request Entity Too Large",
              500: "Internal Server Error"}
 
 

@@ -7,13 +7,13 @@ matched (``searchByOLNum`` and ``batch`` before ``{id}``).
 from __future__ import annotations
 
 import heapq
-import json
 import re
 from functools import partial, wraps
 from typing import TYPE_CHECKING, Callable
 
 from aiohttp import web
 
+from ...body import BodyError, read_json
 from ...core.models import Contact, Note
 from ...core.recordings import mp3_bytes
 from ...http import ACCOUNT_KEY, account_endpoint, json_response, rendered
@@ -61,11 +61,10 @@ async def json_body(request: web.Request, account: "Account | None" = None):
     if account is not None and setting(account, "strict_content_type") \
             and not request.content_type.startswith("application/json"):
         raise UnsupportedMediaType()
-    raw = await request.read()
     try:
-        return json.loads(raw.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("body", "is not valid JSON") from None
+        return await read_json(request)
+    except BodyError as err:
+        raise BadRequest(err.field, err.reason) from None
 
 
 def query_int(request: web.Request, name: str, default: int | None = None) -> int | None:
@@ -76,14 +75,21 @@ def query_int(request: web.Request, name: str, default: int | None = None) -> in
         return default
     if not _INT.match(value.strip()):
         raise BadRequest(name, "must be an integer")
-    return int(value.strip())
+    return _int(value.strip(), name)
 
 
 def path_int(request: web.Request, name: str) -> int:
     value = request.match_info.get(name, "")
     if not _INT.match(value):
         raise BadRequest(name, "must be an integer")
-    return int(value)
+    return _int(value, name)
+
+
+def _int(digits: str, name: str) -> int:
+    try:
+        return int(digits)
+    except ValueError:   # past Python's 4300-digit conversion limit
+        raise BadRequest(name, "is out of range") from None
 
 
 def now_ms(request: web.Request) -> int:

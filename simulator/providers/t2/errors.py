@@ -75,6 +75,7 @@ class ObjectNotFound(T2Error):
 # The server's own errors under /crm/openapi, in the same shape. The seeds document none of
 # these; the details are the Spring messages the backend (a Spring Boot app) would give.
 SERVER_ERRORS = {
+    400: ("Bad request", "Bad Request"),
     404: ("Not Found", "Object not found"),
     405: ("Method Not Allowed", "Method Not Allowed"),
     413: ("Maximum upload size exceeded", "Payload Too Large"),

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 from multidict import MultiMapping
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
+from ...body import BodyError, loads
 from ...core.models import BlacklistEntry, CallRecord, Customer, Employee, PersonalManager
 from .errors import EmptyParameter, MissingParameter, ObjectNotFound, WrongParameter
 
@@ -732,8 +733,8 @@ class ManagerBody(BaseModel):
     @classmethod
     def parse(cls, raw: bytes) -> "ManagerBody":
         try:
-            return cls.model_validate_json(raw or b"")
-        except ValidationError:
+            return cls.model_validate(loads(raw or b""))
+        except (BodyError, ValidationError):
             raise WrongParameter("manager") from None
 
 

@@ -74,6 +74,13 @@ class InternalError(VatsError):
     message = "Internal Server Error"
 
 
+class BadBody(ValidationFailed):
+    """400 for a request the server could not take apart (the catch-all's answer)."""
+
+    def __init__(self):
+        super().__init__({"body": "invalid request"})
+
+
 BY_STATUS: dict[int, type[VatsError]] = {
-    404: NotFound, 405: MethodNotAllowed, 413: BodyTooLarge, 500: InternalError,
+    400: BadBody, 404: NotFound, 405: MethodNotAllowed, 413: BodyTooLarge, 500: InternalError,
 }
