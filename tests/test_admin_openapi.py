@@ -128,6 +128,12 @@ async def test_real_answers_of_every_endpoint_match_the_document(client, sim, cr
     status, hooks = await call("GET", "/_sim/webhooks", query={"account": "extra"})
     assert status == 200 and sorted(h["delivered"] for h in hooks) == [False, True]
     assert (await call("GET", "/_sim/webhooks", query={"limit": "x"}, valid_request=False))[0] == 400
+    status, dead = await call("GET", "/_sim/webhooks/dead", query={"account": "extra"})
+    assert status == 200 and [d["url"] for d in dead] == ["http://127.0.0.1:9/x"]
+    delivered = next(h for h in hooks if h["delivered"])
+    status, again = await call("POST", f"/_sim/webhooks/{delivered['id']}/resend")
+    assert status == 200 and again["resend_of"] == delivered["id"] and again["delivered"]
+    assert (await call("POST", "/_sim/webhooks/0/resend"))[0] == 404
     status, journal = await call("GET", "/_sim/requests", query={"limit": "3"})
     assert status == 200 and len(journal) == 3
     assert (await call("GET", "/_sim/requests", query={"limit": "x"}, valid_request=False))[0] == 400

@@ -220,6 +220,30 @@ async def webhook_journal(request: web.Request) -> web.Response:
     return web.json_response([e.to_json() for e in entries])
 
 
+@routes.get("/_sim/webhooks/dead")
+async def dead_letters(request: web.Request) -> web.Response:
+    """Webhooks that failed every attempt (their last attempt), until a resend is delivered."""
+    sim = _sim(request)
+    entries = sim.webhook_journal.dead_letters(request.query.get("account") or None,
+                                               request.query.get("hook") or None, _limit(request, 1000))
+    return web.json_response([e.to_json() for e in entries])
+
+
+@routes.post("/_sim/webhooks/{id}/resend")
+async def resend_webhook(request: web.Request) -> web.Response:
+    """Send a journaled webhook again (same URL, headers, body): a new attempt, journaled."""
+    sim = _sim(request)
+    raw = request.match_info["id"]
+    entry = sim.webhook_journal.get(int(raw)) if raw.isdigit() and len(raw) < 19 else None
+    if entry is None:
+        return _error(404, f"no webhook attempt {raw!r} in the journal")
+    try:
+        again = await sim.webhooks.resend(entry)
+    except LookupError as err:
+        return _error(409, str(err))
+    return web.json_response(again.to_json())
+
+
 @routes.post("/_sim/webhooks/drain")
 async def webhook_drain(request: web.Request) -> web.Response:
     sim = _sim(request)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 import aiohttp
@@ -96,12 +96,17 @@ class WebhookAttempt:
     # closed after sending): a resend may make it see the webhook twice
     may_have_been_received: bool = False
     delivered: bool = False
+    # the last attempt of a webhook that failed every attempt: a dead letter (until a resend
+    # of it is delivered)
+    dead: bool = False
+    resend_of: int | None = None    # the id of the dead letter / attempt this one sent again
     contract: dict = field(default_factory=lambda: {"ok": True, "violations": []})
     answer: Any = None              # the parsed JSON answer, when there is one
-    webhook: Webhook | None = field(default=None, repr=False, compare=False)   # what was sent
+    # what was sent, for a resend; set per entry, outside the journal's record (not a field)
+    webhook: ClassVar[Webhook | None] = None
 
     def to_json(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "webhook"}
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 @lru_cache(maxsize=64)
@@ -182,6 +187,18 @@ class WebhookJournal:
                if (account is None or e.account == account)
                and (call is None or e.call == call)
                and (hook is None or e.hook == hook)]
+        if limit is not None:
+            out = out[-limit:]
+        return out
+
+    def get(self, entry_id: int) -> WebhookAttempt | None:
+        return next((e for e in reversed(self._entries) if e.id == entry_id), None)
+
+    def dead_letters(self, account: str | None = None, hook: str | None = None,
+                     limit: int | None = None) -> list[WebhookAttempt]:
+        """Webhooks that failed every attempt and have no delivered resend since."""
+        resolved = {e.resend_of for e in self._entries if e.delivered and e.resend_of is not None}
+        out = [e for e in self.entries(account, None, hook) if e.dead and e.id not in resolved]
         if limit is not None:
             out = out[-limit:]
         return out
@@ -295,8 +312,19 @@ class WebhookDelivery:
                 break                  # the provider stopped waiting for this lookup's answer
             await self.clock.sleep(backoff)
             waited += backoff
+        entry.dead = not entry.delivered
         self.stats["delivered" if entry.delivered else "failed"] += 1
         return entry
+
+    async def resend(self, entry: WebhookAttempt) -> WebhookAttempt:
+        """Send a journaled webhook once more, as it was (same URL, headers and body), as a new
+        attempt that names the one it repeats (a resend of a resend names the first)."""
+        hook = entry.webhook
+        if hook is None:
+            raise LookupError(f"webhook attempt {entry.id} cannot be sent again")
+        again = await self._attempt(hook, 1, hook.timeout, resend_of=entry.resend_of or entry.id)
+        self.stats["delivered" if again.delivered else "failed"] += 1
+        return again
 
     def allowed(self, url: str) -> bool:
         """Only CRM URLs from the configuration or admin API (a provider may add a query)."""
@@ -318,12 +346,14 @@ class WebhookDelivery:
         self.journal.add(entry)
         return entry
 
-    async def _attempt(self, hook: Webhook, attempt_no: int, timeout: float) -> WebhookAttempt:
+    async def _attempt(self, hook: Webhook, attempt_no: int, timeout: float,
+                       resend_of: int | None = None) -> WebhookAttempt:
         headers, body = self.request(hook)
         entry = WebhookAttempt(
             id=self.journal.new_id(), account=hook.account_id, provider=hook.provider, call=hook.call_id,
             hook=hook.hook, url=hook.url, attempt=attempt_no, at=self._at(),
-            request_headers=headers, request_body=body.decode("utf-8", "replace"), webhook=hook)
+            request_headers=headers, request_body=body.decode("utf-8", "replace"), resend_of=resend_of)
+        entry.webhook = hook
         if not self.allowed(hook.url):     # never sent: journaled as an error, not retried
             entry.error = f"refused: {hook.url} is not a CRM URL set in the configuration or admin API"
             entry.contract = {"ok": False, "violations": [f"{hook.hook}: {entry.error}"]}
