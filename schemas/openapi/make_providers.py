@@ -9,6 +9,17 @@ error with the seeds' examples, security schemes, and the PBX → CRM webhooks (
 tests/contracts checks that
 the files are what this script builds, that they are valid OpenAPI 3.1, in step with the routes,
 and validates every provider answer of the test suite against them.
+
+Why this is written out rather than generated from the providers' routes and models: the
+documents are the *provider's* contract, and most of it is not in our code. The answers are
+rendered dicts in each provider's own casing (no answer model to export), the error bodies are
+the seeds' verbatim texts, the examples are the seeds' examples, and a description, parameter
+or webhook the real PBX documents belongs here even where the simulator reads it loosely (the
+document must describe what the real PBX accepts). A generator would move this text into the
+handlers without removing any of it. What would drift is checked instead: every served route
+is documented and nothing else (``test_every_served_endpoint_is_documented_and_nothing_else``),
+every documented example matches its schema, and every answer the test suite gets from a
+provider is validated against its document (tests/contracts/openapi_check.py).
 """
 
 from __future__ import annotations

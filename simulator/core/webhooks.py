@@ -373,7 +373,7 @@ class WebhookDelivery:
                 if 300 <= resp.status < 400:
                     entry.error = f"redirect to {resp.headers.get('Location', '?')} not followed"
         except aiohttp.ConnectionTimeoutError:
-            entry.error = f"timeout: no connection within {timeout:g} s"
+            entry.error = f"connection failed: no connection within {timeout:g} s"
         except asyncio.TimeoutError:
             entry.error = f"timeout: no answer within {max(timeout, 0):g} s (the CRM may have received it)"
             entry.may_have_been_received = timeout > 0
