@@ -67,6 +67,8 @@ class EmployeeSeed(_Model):
     position: str | None = None
     role: Literal["admin", "user", "restricted_user"] = "user"
     dnd: bool = False
+    lines: int = Field(0, ge=0, le=20)     # simultaneous calls; 0: the account's setting (one line)
+    only_internal: bool = False
 
 
 class RouteSeed(_Model):
@@ -78,6 +80,7 @@ class RouteSeed(_Model):
     schedule: dict[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], list[str]] = Field(default_factory=dict)
     work: "RouteSeed | None" = None
     other: "RouteSeed | None" = None
+    on_busy: "RouteSeed | None" = None     # type employee: where calls go while the employee is busy
 
     @field_validator("schedule")
     @classmethod
@@ -106,6 +109,7 @@ class NumberSeed(_Model):
     name: str = ""
     enabled: bool = True
     multichannel: bool = True
+    channels: int = Field(0, ge=0, le=1000)   # simultaneous external calls; 0: no limit
     route: RouteSeed = Field(default_factory=RouteSeed)
 
     @field_validator("number")
@@ -173,6 +177,8 @@ class SeedData(_Model):
     numbers: list[NumberSeed] = Field(default_factory=list)
     blacklist: list[BlacklistSeed] = Field(default_factory=list)
     block_anonymous: bool = False
+    white_list: list[str] = Field(default_factory=list)   # callers let in when not empty
+    max_sessions: int = Field(0, ge=0, le=100000)          # simultaneous calls; 0: no limit
     sims: list[SimSeed] = Field(default_factory=list)
     managers: list[ManagerSeed] = Field(default_factory=list)
     contacts: list[ContactSeed] = Field(default_factory=list)

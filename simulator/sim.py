@@ -7,6 +7,7 @@ import asyncio
 import copy
 import logging
 import random
+import secrets
 from datetime import datetime, timezone
 
 from aiohttp import web
@@ -32,9 +33,15 @@ class AccountNotFound(KeyError):
 
 
 class Simulator:
-    def __init__(self, config: SimConfig, clock: Clock | None = None, seed: int | None = None):
+    def __init__(self, config: SimConfig, clock: Clock | None = None, seed: int | None = None,
+                 reproducible: bool = False):
         self.config = config
         self.seed = config.server.seed if seed is None else seed
+        # calls placed at run time get ids no earlier start gave, unless a scenario run wants
+        # the same ids every time
+        self.reproducible = reproducible
+        self.run_nonce = "" if reproducible else secrets.token_hex(8)
+        self.anchors: dict[str, float] = {}   # account → the time its seed is relative to
         self.clock = clock or Clock(config.server.clock)
         self.engine = CallEngine(self.clock)
         self.webhook_journal = WebhookJournal(max(1000, config.server.journal_size * 2))
@@ -49,6 +56,7 @@ class Simulator:
         self.started_at = self.clock.timestamp()
         self.scenario_lock = asyncio.Lock()   # POST /_sim/scenarios/run: one run at a time
         self.engine.subscribe(self._dispatch)
+        self.engine.subscribe_office(self._dispatch_office)
 
     # ---- accounts --------------------------------------------------------------------------
     async def start(self) -> None:
@@ -58,6 +66,7 @@ class Simulator:
     async def add_account(self, cfg: AccountConfig) -> Account:
         if cfg.id in self.accounts:
             raise ConfigError(f"account {cfg.id!r} exists already")
+        self.anchors[cfg.id] = self.clock.timestamp()
         account = await self._build(cfg)
         self.account_configs[cfg.id] = cfg
         self.accounts[cfg.id] = account
@@ -65,7 +74,9 @@ class Simulator:
 
     async def _build(self, cfg: AccountConfig, keep_credentials: dict | None = None) -> Account:
         provider = self.providers[cfg.provider]
-        now = self.clock.timestamp()
+        # the seed (its history included) is laid out back from when the account first
+        # started, so a reset brings back the same ids at the same times
+        now = self.anchors.get(cfg.id, self.clock.timestamp())
         locale = cfg.seed.locale or provider.locale
         account = Account(
             id=cfg.id, provider=cfg.provider, name=cfg.name or cfg.id,
@@ -73,7 +84,8 @@ class Simulator:
             crm=copy.deepcopy(cfg.crm), settings=dict(cfg.settings),
             state=build_state(cfg, self.seed, now, locale), policy=OutcomePolicy(cfg.outcome_policy),
             rng=random.Random(f"{self.seed}:{cfg.id}:runtime"),
-            home_utc_offset=provider.utc_offset, locale=locale)
+            home_utc_offset=provider.utc_offset, locale=locale,
+            id_rng=random.Random(f"{self.seed}:{cfg.id}:calls:{self.run_nonce}"))
         problem = provider.crm_problem(account.crm)
         if problem:
             raise ConfigError(f"account {cfg.id}: {problem}")
@@ -144,6 +156,11 @@ class Simulator:
         account = self.accounts.get(event.call.account_id)
         if account is not None:
             self.providers[account.provider].on_event(self, account, event)
+
+    def _dispatch_office(self, account_id: str, kind: str, record) -> None:
+        account = self.accounts.get(account_id)
+        if account is not None:
+            self.providers[account.provider].on_office_event(self, account, kind, record)
 
     def place_call(self, account_id: str, direction: str, from_: str, to: str,
                    employee: str | None = None, script: CallScript | None = None,

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..body import BodyError, read_json
 from ..config import AccountConfig, ConfigError, CrmTarget
 from ..core.clock import parse_duration
-from ..core.engine import Call, CallScript, Transfer
+from ..core.engine import Call, CallScript, Conference, Hold, Transfer
 from ..core.handset import CallActionError
 from ..core.recordings import mp3_bytes
 from ..sim import SIM, AccountNotFound, Simulator, iso
@@ -286,6 +286,18 @@ def cdr_json(cdr, account: str | None = None) -> dict:
     return data
 
 
+class _HoldRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    after_s: float = Field(10.0, ge=0, le=86400)
+    hold_s: float = Field(20.0, ge=0, le=86400)
+
+
+class _ConferenceRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    with_: str = Field(alias="with", description="employee (login, ext) or an outside number")
+    after_s: float = Field(10.0, ge=0, le=86400)
+
+
 class _CallRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     account: str
@@ -293,7 +305,8 @@ class _CallRequest(BaseModel):
     from_: str = Field("", alias="from")
     to: str
     employee: str | None = None
-    outcome: str | None = Field(None, pattern="^(answered|missed|cancelled|busy|unavailable|forbidden|not_found)$")
+    outcome: str | None = Field(None, pattern="^(answered|missed|cancelled|busy|unavailable|forbidden|not_found"
+                                              "|congestion|max_sessions|not_in_white_list|only_internal)$")
     answer: str | None = None
     ring_s: float | None = Field(None, ge=0, le=3600)
     talk_s: float | None = Field(None, ge=0, le=86400)
@@ -305,6 +318,11 @@ class _CallRequest(BaseModel):
     utm: dict | None = None
     click_to_call: bool = False
     manual: bool = False
+    holds: list[_HoldRequest] = Field(default_factory=list, description="the client put on hold during the talk")
+    pickup: str | None = Field(None, description="the employee who picks the ringing call up (at ring_s)")
+    conference: list[_ConferenceRequest] = Field(default_factory=list,
+                                                 description="a third party joins the conversation")
+    queue_s: float | None = Field(None, ge=0, le=3600, description="seconds in the department's queue first")
 
 
 @routes.post("/_sim/calls")
@@ -322,7 +340,9 @@ async def place_call(request: web.Request) -> web.Response:
         return _error(400, "a manual call is dialled from a phone: click_to_call cannot be manual")
     script = CallScript(outcome=req.outcome, answer=req.answer, ring_s=req.ring_s, talk_s=req.talk_s,
                         hangup=req.hangup, transfers=transfers, ivr=req.ivr, rating=req.rating,
-                        record=req.record, utm=req.utm, manual=req.manual)
+                        record=req.record, utm=req.utm, manual=req.manual,
+                        holds=[Hold(h.after_s, h.hold_s) for h in req.holds], pickup=req.pickup,
+                        conference=[Conference(c.with_, c.after_s) for c in req.conference], queue_s=req.queue_s)
     try:
         call = sim.place_call(req.account, req.direction, req.from_, req.to, req.employee, script,
                               click_to_call=req.click_to_call)

@@ -27,6 +27,8 @@ class Account:
     policy: OutcomePolicy
     rng: random.Random
     credentials: dict[str, str] = field(default_factory=dict)
+    # call ids of calls placed at run time (None: ``rng``); see ``Simulator._build``
+    id_rng: random.Random | None = None
     # per-account switches the admin API flips (vats "CRM disabled" ...)
     switches: dict[str, Any] = field(default_factory=dict)
     # list answers' rows as last rendered (``http.rendered``): a cache, not state

@@ -17,13 +17,16 @@ clock sleeps whatever its size. A hang-up through an API interrupts any sleep.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Awaitable, Callable
 
 from .handset import Handset, HandsetCalls
-from .models import CallRecord, Department, Employee, Route
+from .models import CallRecord, Department, Employee, PauseRecord, Route
+from .office import Office
 from .policy import NO_ANSWER_RING_S, Reaction
 
 if TYPE_CHECKING:
@@ -37,6 +40,8 @@ CLIENT_RING_TIMEOUT_S = 60.0     # an outgoing call rings the client this long
 GREETING_S = 3.0                 # an IVR greeting before the caller's choice
 VOICEMAIL_S = 20.0               # a message left in voicemail
 MAX_ROUTE_DEPTH = 6              # timeout targets pointing at each other stop here
+PICKUP_AFTER_S = 8.0             # a colleague picks up a ringing phone after this long
+QUEUE_POLL_S = 5.0               # a queued caller is offered to a freed member this often
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -46,6 +51,18 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 class Transfer:
     to: str                 # employee ref (login, ext, id, number)
     after_s: float = 10.0   # seconds into the conversation
+
+
+@dataclass
+class Hold:
+    after_s: float = 10.0   # seconds into the conversation
+    hold_s: float = 20.0    # how long the client waits on hold
+
+
+@dataclass
+class Conference:
+    with_: str              # employee ref, or an outside number, added as the third party
+    after_s: float = 10.0
 
 
 @dataclass
@@ -63,6 +80,10 @@ class CallScript:
     utm: dict | None = None
     caller_name: str | None = None
     manual: bool = False            # ring, then wait for a person's actions (core/handset.py)
+    holds: list[Hold] = field(default_factory=list)
+    pickup: str | None = None       # the employee (ref) who picks up the ringing call at ring_s
+    conference: list[Conference] = field(default_factory=list)
+    queue_s: float | None = None    # seconds in the department's queue before a member is free
 
 
 # ---- live calls ----------------------------------------------------------------------------
@@ -114,6 +135,14 @@ class Call:
     record_file: str = ""
     handset: Handset | None = None   # a manual call's waiting end
     cdr: CallRecord | None = None
+    holds: list[list] = field(default_factory=list)   # [start, end | None] spans on hold
+    pickup_from: int | None = None
+    conference: list[str] = field(default_factory=list)
+    queue_position: int | None = None
+    busy_forward: bool = False
+    on_duty: bool = False
+    trunks: list[str] = field(default_factory=list)    # lines tried when more than one was
+    missed_callback: bool = False
     done: asyncio.Future | None = None
     _interrupt: asyncio.Future | None = None
     _interrupt_side: str = "A"
@@ -121,6 +150,10 @@ class Call:
     @property
     def live(self) -> bool:
         return self.state != "ended"
+
+    @property
+    def on_hold(self) -> bool:
+        return bool(self.holds) and self.holds[-1][1] is None
 
     def ringing_legs(self) -> list[Leg]:
         return [leg for leg in self.legs if leg.result == "ringing"]
@@ -143,6 +176,8 @@ class CallEvent:
 
 
 Listener = Callable[[CallEvent], None]
+# (account id, "employee.paused" / "employee.unpaused", the pause record)
+OfficeListener = Callable[[str, str, PauseRecord], None]
 Lookup = Callable[["Account", Call], Awaitable[None]]
 
 
@@ -150,12 +185,25 @@ class _Interrupted(Exception):
     pass
 
 
+def listed(pattern: str, number: str) -> bool:
+    """A white-list entry: digits, or a prefix ending in '*' (a leading '+' ignored)."""
+    digits = number.lstrip("+")
+    if pattern.endswith("*"):
+        return digits.startswith(pattern[:-1].lstrip("+"))
+    return digits == pattern.lstrip("+")
+
+
 class CallEngine(HandsetCalls):
     """Runs calls for every account on one clock."""
 
-    def __init__(self, clock: "Clock", lookups: bool = True):
+    def __init__(self, clock: "Clock", lookups: bool = True, rng: random.Random | None = None):
         self.clock = clock
         self.lookups = lookups   # off for the seeded history: no CRM is asked about the past
+        # the seeded history draws ids and choices from its own generator, so they do not
+        # depend on what the account did before (credentials, earlier calls)
+        self.rng = rng
+        self.office = Office()
+        self.office_listeners: list[OfficeListener] = []
         self.live: dict[str, Call] = {}                  # call id → live call (all accounts)
         self.queues: dict[tuple[str, str], list[str]] = {}   # (account, department) → call ids
         self.listeners: list[Listener] = []
@@ -173,8 +221,52 @@ class CallEngine(HandsetCalls):
             except Exception:   # a broken listener must not break the call
                 log.exception("listener failed on %s", type_)
 
+    def _rng(self, account: "Account") -> random.Random:
+        return self.rng or account.rng
+
     def _new_id(self, account: "Account") -> str:
-        return "%032x" % account.rng.getrandbits(128)
+        return "%032x" % (self.rng or account.id_rng or account.rng).getrandbits(128)
+
+    # ---- the office: lines, hold, pause --------------------------------------------------
+    def subscribe_office(self, listener: OfficeListener) -> None:
+        self.office_listeners.append(listener)
+
+    def is_busy(self, account: "Account", employee: Employee) -> bool:
+        """Every line of the employee's phone is taken by a call."""
+        return self.office.busy(account, employee)
+
+    def hold(self, account_id: str, call_id: str, on: bool = True) -> bool:
+        """Put an answered live call on hold (``on``) or take it off. False when there is no
+        such answered call or it already is in that state."""
+        call = self.get_live(account_id, call_id)
+        if call is None or call.answered_at is None or call.on_hold == on:
+            return False
+        now = self.clock.timestamp()
+        if on:
+            call.holds.append([now, None])
+        else:
+            call.holds[-1][1] = now
+        self._emit("call.held" if on else "call.unheld", call, call.current_leg())
+        return True
+
+    def unhold(self, account_id: str, call_id: str) -> bool:
+        return self.hold(account_id, call_id, on=False)
+
+    def pause(self, account: "Account", employee: Employee, on: bool = True) -> PauseRecord | None:
+        """The employee sets (``on``) or removes their pause ("not at desk"): a paused
+        employee is not rung. None when nothing changed."""
+        if employee.paused == on:
+            return None
+        employee.paused = on
+        record = PauseRecord(self._new_id(account), employee.id, self.clock.timestamp(), on)
+        account.state.pauses.append(record)
+        kind = "employee.paused" if on else "employee.unpaused"
+        for listener in self.office_listeners:
+            try:
+                listener(account.id, kind, record)
+            except Exception:   # a broken listener must not break the office
+                log.exception("office listener failed on %s", kind)
+        return record
 
     def live_calls(self, account_id: str | None = None) -> list[Call]:
         return [c for c in self.live.values() if account_id is None or c.account_id == account_id]
@@ -241,11 +333,19 @@ class CallEngine(HandsetCalls):
         call.caller_name = call.script.caller_name or ""
         return self._start(account, call, self._incoming)
 
+    @staticmethod
+    def _returns_missed(account: "Account", call: Call) -> None:
+        """An outgoing call to a client whose last call was an unanswered incoming one is a
+        call-back of that missed call."""
+        last = account.state.cdrs.last_with(call.client)
+        call.missed_callback = last is not None and last.direction == "in" and not last.answered
+
     def outgoing(self, account: "Account", employee: Employee, number: str,
                  script: CallScript | None = None, clid: str = "") -> Call:
         """An employee dials a client from their phone."""
         call = self._base_call(account, "out", employee.ext, number, script)
         call.client = number
+        self._returns_missed(account, call)
         call.employee_id = employee.id
         call.caller_name = employee.name
         call.trunk = clid or employee.direct_number or account.default_clid()
@@ -256,6 +356,7 @@ class CallEngine(HandsetCalls):
         """The PBX rings the employee first, then dials the client (every provider's makeCall)."""
         call = self._base_call(account, "out", employee.ext, number, script)
         call.client = number
+        self._returns_missed(account, call)
         call.employee_id = employee.id
         call.caller_name = employee.name
         call.click_to_call = True
@@ -274,7 +375,10 @@ class CallEngine(HandsetCalls):
     async def _run(self, account: "Account", call: Call, body) -> None:
         try:
             self._emit("call.created", call)
-            await body(account, call)
+            if self.office.session_refused(account, call):
+                call.outcome, call.hangup_side = "max_sessions", "B"
+            else:
+                await body(account, call)
         except _Interrupted:
             self._interrupted(call)
         except asyncio.CancelledError:
@@ -311,6 +415,9 @@ class CallEngine(HandsetCalls):
                 leg.result = "ended" if leg.result == "answered" else "cancelled"
                 self._emit("leg.ended", call, leg)
         self._dequeue(call)
+        if call.holds and call.holds[-1][1] is None:
+            call.holds[-1][1] = now
+        self.office.release(account, call)
         call.state = "ended"
         call.ended_at = now
         call.outcome = call.outcome or ("answered" if call.answered_at is not None else "missed")
@@ -327,7 +434,7 @@ class CallEngine(HandsetCalls):
 
     def _record_name(self, account: "Account", call: Call) -> str:
         day = datetime.fromtimestamp(call.created_at, tz=timezone.utc).strftime("%Y-%m-%d")
-        return f"{day}/{account.rng.randrange(10**11, 10**12)}"
+        return f"{day}/{self._rng(account).randrange(10**11, 10**12)}"
 
     def _to_cdr(self, call: Call) -> CallRecord:
         rung = [call.employee_id] if call.direction != "in" and call.employee_id is not None else []
@@ -345,7 +452,11 @@ class CallEngine(HandsetCalls):
             utm=call.utm, destination=call.destination, via=call.trunk,
             legs=tuple((leg.id, leg.employee_id, leg.rang_at, leg.answered_at, leg.ended_at)
                        for leg in call.legs),
-            click_to_call=call.click_to_call,
+            click_to_call=call.click_to_call, missed_callback=call.missed_callback,
+            holds=tuple((a, b) for a, b in call.holds), pickup_from=call.pickup_from,
+            conference=tuple(call.conference), queue_position=call.queue_position,
+            busy_forward=call.busy_forward, on_duty=call.on_duty,
+            trunks=tuple(call.trunks) if len(call.trunks) > 1 else (),
         )
 
     # ---- parties' reactions --------------------------------------------------------------
@@ -355,10 +466,12 @@ class CallEngine(HandsetCalls):
         aliases = (employee.ext, employee.login, employee.direct_number) if employee else ()
         base = account.policy.react(number, side, *aliases)
         target_side = "employee" if call.direction in ("in", "internal") else "client"
+        if side == "employee" and employee is not None and self.office.busy(account, employee):
+            return Reaction("busy", 0.0, base.talk_s, base.hangup)   # every line is taken
         if side == target_side:
             if script.outcome in ("busy", "unavailable"):
-                return Reaction(script.outcome, 0.0, base.talk_s, base.hangup)
-            if script.outcome in ("missed", "cancelled"):
+                return Reaction(script.outcome, script.ring_s or 0.0, base.talk_s, base.hangup)
+            if script.outcome in ("missed", "cancelled") or (script.pickup and side == "employee"):
                 return Reaction("no_answer", NO_ANSWER_RING_S, base.talk_s, base.hangup)
             if side == "employee" and script.answer is not None:
                 chosen = account.state.find_employee(script.answer)
@@ -393,6 +506,13 @@ class CallEngine(HandsetCalls):
         cancel_at = None
         if script.outcome == "cancelled":
             cancel_at = script.ring_s if script.ring_s is not None else min(10.0, timeout)
+        elif script.outcome == "missed" and script.ring_s is not None:
+            timeout = min(timeout, script.ring_s)   # nobody answers; the ringing stops then
+        pickup = None
+        if script.pickup and any(kind == "employee" for kind, *_ in plan):
+            pickup = account.state.find_employee(script.pickup)
+            if pickup is not None:
+                cancel_at = min(script.ring_s if script.ring_s is not None else PICKUP_AFTER_S, timeout)
         # moments: (offset, order, action, index)
         moments: list[tuple[float, int, str, int]] = []
         reactions: list[Reaction] = []
@@ -407,7 +527,7 @@ class CallEngine(HandsetCalls):
             # at one moment: a leg stops before the next one starts (BYORDER hand-over)
             moments.append((start, 1, "start", i))
             if r.result in ("busy", "unavailable"):
-                moments.append((start, 2, r.result, i))
+                moments.append((min(start + r.ring_s, timeout), 2, r.result, i))
             elif r.result == "answer" and start + r.ring_s < min(stop, timeout):
                 at = start + r.ring_s
                 if answer_at is None or at < answer_at:
@@ -465,6 +585,8 @@ class CallEngine(HandsetCalls):
         if answer_at is not None and end_at == answer_at and (cancel_at is None or answer_at < cancel_at):
             won = legs.get(winner)
             outcome = "answered"
+        elif cancel_at is not None and end_at == cancel_at and pickup is not None:
+            outcome = "picked_up"
         elif cancel_at is not None and end_at == cancel_at:
             outcome = "cancelled"
         elif busy_results and not any(leg.result == "ringing" for leg in legs.values()) \
@@ -476,13 +598,27 @@ class CallEngine(HandsetCalls):
             if leg is won or leg.result != "ringing":
                 continue
             leg.ended_at = now
-            leg.result = "cancelled" if (won is not None or outcome == "cancelled") else "no_answer"
+            leg.result = ("picked_up" if outcome == "picked_up" else
+                          "cancelled" if (won is not None or outcome == "cancelled") else "no_answer")
             self._emit("leg.ended", call, leg)
+        if outcome == "picked_up" and pickup is not None:
+            # a colleague takes the call ringing on another phone
+            call.pickup_from = next((leg.employee_id for leg in legs.values() if leg.employee_id is not None), None)
+            won = Leg(id=self._new_id(account), kind="employee", number=pickup.ext, employee_id=pickup.id,
+                      parent_id=call.id, rang_at=now)
+            call.legs.append(won)
+            self._emit("leg.ringing", call, won)
+            won.answered_at, won.result = now, "answered"
+            call.employee_id = pickup.id
+            self.office.take_line(call, pickup.id)
+            self._emit("leg.answered", call, won)
+            return "answered", won
         if won is not None:
             won.answered_at = now
             won.result = "answered"
             if won.employee_id is not None:
                 call.employee_id = won.employee_id
+                self.office.take_line(call, won.employee_id)
             self._emit("leg.answered", call, won)
             reaction = reactions[winner]
             return "answered", won if reaction else won
@@ -498,39 +634,82 @@ class CallEngine(HandsetCalls):
             return await self._talk_by_hand(account, call, leg)
         script = call.script
         talk = script.talk_s if script.talk_s is not None else reaction_talk
+        # what happens during the conversation, in time order: (offset, order, kind, item)
+        plan: list[tuple[float, int, str, object]] = [(t.after_s, 0, "transfer", t) for t in script.transfers]
+        plan += [(c.after_s, 1, "conference", c) for c in script.conference]
+        for h in script.holds:
+            plan += [(h.after_s, 2, "hold", h), (h.after_s + h.hold_s, 3, "unhold", h)]
+        plan.sort(key=lambda p: (p[0], p[1]))
         spent = 0.0
-        for transfer in script.transfers:
-            target = account.state.find_employee(transfer.to)
-            if target is None:
-                continue
-            wait = max(0.0, min(transfer.after_s, talk) - spent)
+        for at, _, kind, item in plan:
+            if at >= talk and kind != "unhold":
+                break
+            wait = max(0.0, min(at, talk) - spent)
             await self._wait(call, wait)
             spent += wait
-            current = self.employee(account, leg.employee_id)
-            leg.ended_at = self.clock.timestamp()
-            leg.result = "transferred"
-            self._emit("leg.ended", call, leg)
-            if not call.transfers and current is not None:
-                call.transfers.append(current.ext)
-            call.transfers.append(target.ext)
-            new_leg = Leg(id=self._new_id(account), kind="employee", number=target.ext,
-                          employee_id=target.id, parent_id=call.id, rang_at=self.clock.timestamp())
-            call.legs.append(new_leg)
-            self._emit("call.transferred", call, new_leg, from_employee=current.id if current else None)
-            self._emit("leg.ringing", call, new_leg)
-            r = account.policy.react(target.ext, "employee", target.login)
-            ring = min(r.ring_s, 5.0) if r.result == "answer" else 0.0
-            await self._wait(call, ring)
-            spent += ring
-            new_leg.answered_at = self.clock.timestamp()
-            new_leg.result = "answered"
-            call.employee_id = target.id
-            self._emit("leg.answered", call, new_leg)
-            leg = new_leg
+            if kind == "hold":
+                self.hold(account.id, call.id, True)
+            elif kind == "unhold":
+                self.hold(account.id, call.id, False)
+            elif kind == "conference":
+                self._join(account, call, item.with_)
+            else:
+                new_leg, ring = await self._transfer(account, call, leg, item.to)
+                spent += ring
+                leg = new_leg or leg
         await self._wait(call, max(0.0, talk - spent))
-        side = script.hangup or reaction_hangup or account.rng.choice("AB")
+        side = script.hangup or reaction_hangup or self._rng(account).choice("AB")
         call.hangup_side = side
         call.outcome = "answered"
+
+    async def _transfer(self, account: "Account", call: Call, leg: Leg, ref: str) -> tuple[Leg | None, float]:
+        """The talking employee hands the call to ``ref``; (the new leg, seconds it rang)."""
+        target = account.state.find_employee(ref)
+        current = self.employee(account, leg.employee_id)
+        if target is None or (current is not None and target.id == current.id) or self.office.busy(account, target):
+            return None, 0.0
+        leg.ended_at = self.clock.timestamp()
+        leg.result = "transferred"
+        self.office.free_line(call, leg.employee_id)
+        self._emit("leg.ended", call, leg)
+        if not call.transfers and current is not None:
+            call.transfers.append(current.ext)
+        call.transfers.append(target.ext)
+        new_leg = Leg(id=self._new_id(account), kind="employee", number=target.ext,
+                      employee_id=target.id, parent_id=call.id, rang_at=self.clock.timestamp())
+        call.legs.append(new_leg)
+        self._emit("call.transferred", call, new_leg, from_employee=current.id if current else None)
+        self._emit("leg.ringing", call, new_leg)
+        r = account.policy.react(target.ext, "employee", target.login)
+        ring = min(r.ring_s, 5.0) if r.result == "answer" else 0.0
+        await self._wait(call, ring)
+        new_leg.answered_at = self.clock.timestamp()
+        new_leg.result = "answered"
+        call.employee_id = target.id
+        self.office.take_line(call, target.id)
+        self._emit("leg.answered", call, new_leg)
+        return new_leg, ring
+
+    def _join(self, account: "Account", call: Call, ref: str) -> None:
+        """A third party joins the conversation (a conference): a colleague or an outside number."""
+        emp = account.state.find_employee(ref)
+        if emp is not None and (self.office.busy(account, emp) or any(
+                lg.employee_id == emp.id and lg.result == "answered" for lg in call.legs)):
+            return
+        now = self.clock.timestamp()
+        if emp is not None:
+            leg = Leg(id=self._new_id(account), kind="employee", number=emp.ext, employee_id=emp.id,
+                      parent_id=call.id, rang_at=now)
+            call.conference.append(emp.ext)
+            self.office.take_line(call, emp.id)
+        else:
+            leg = Leg(id=self._new_id(account), kind="client", number=ref, parent_id=call.id, rang_at=now)
+            call.conference.append(ref)
+        call.legs.append(leg)
+        self._emit("leg.ringing", call, leg)
+        leg.answered_at, leg.result = now, "answered"
+        self._emit("leg.answered", call, leg)
+        self._emit("call.conference", call, leg)
 
     @staticmethod
     def employee(account: "Account", employee_id: int | None) -> Employee | None:
@@ -548,6 +727,11 @@ class CallEngine(HandsetCalls):
             entry.blocked_at.append(self.clock.timestamp())
             call.outcome, call.destination = "blocked_blacklist", "blocked"
             return
+        script = call.script
+        if script.outcome == "not_in_white_list" or (
+                state.white_list and not any(listed(p, call.caller) for p in state.white_list)):
+            call.outcome, call.destination, call.hangup_side = "not_in_white_list", "blocked", "B"
+            return
         number = state.company_number(call.callee)
         direct = None
         if number is None:
@@ -558,10 +742,17 @@ class CallEngine(HandsetCalls):
         elif not number.enabled:
             call.outcome, call.destination = "not_found", "disabled"
             return
+        elif script.outcome == "congestion" or not self.office.channel_free(account, number.number):
+            await self._wait(call, script.ring_s or 0.0)
+            call.outcome, call.destination, call.hangup_side = "congestion", "none", "B"
+            return
+        else:
+            self.office.take_channel(account, call, number.number)
         await self._lookup(account, call)
         if call.responsible_id is not None:
             responsible = state.employees.get(call.responsible_id)
-            if responsible is not None and not responsible.dnd:
+            if responsible is not None and not responsible.dnd and not responsible.paused \
+                    and not self.office.busy(account, responsible):
                 result = await self._ring_employees(account, call, [responsible])
                 if result == "answered" or call.outcome is not None:
                     return
@@ -591,6 +782,19 @@ class CallEngine(HandsetCalls):
                 call.outcome, call.destination = "not_found", "user"
                 return
             call.destination = "user"
+            if emp.only_internal or call.script.outcome == "only_internal":
+                call.employee_id = emp.id   # takes internal calls only
+                call.outcome, call.hangup_side = "only_internal", "B"
+                return
+            if route.on_busy is not None and (call.script.outcome == "busy" or emp.paused
+                                              or self.office.busy(account, emp)):
+                # busy forward: the number's route says where a call to a busy employee goes
+                call.busy_forward = True
+                call.employee_id = emp.id
+                if call.script.outcome == "busy":
+                    call.script = dataclasses.replace(call.script, outcome=None)
+                await self._route(account, call, route.on_busy, depth + 1)
+                return
             await self._ring_employees(account, call, [emp])
         elif kind == "department":
             dept = state.departments.get(route.target) or next(
@@ -615,13 +819,17 @@ class CallEngine(HandsetCalls):
                 await self._route(account, call, route.work or Route(type="voicemail"), depth + 1)
             elif route.other is not None:
                 call.destination = "offtime"
+                # out of hours to a person or a group: the on-duty routing
+                call.on_duty = route.other.type in ("employee", "department", "external")
                 await self._route(account, call, route.other, depth + 1)
             else:
                 await self._wait(call, GREETING_S)
                 call.outcome, call.destination = "out_of_hours", "offtime"
         elif kind in ("voicemail", "fax"):
             call.destination = "vm" if kind == "voicemail" else "fax"
-            await self._wait(call, GREETING_S + VOICEMAIL_S)
+            script = call.script
+            await self._wait(call, (GREETING_S if script.ring_s is None else script.ring_s)
+                             + (VOICEMAIL_S if script.talk_s is None else script.talk_s))
             call.outcome = "voicemail"
             call.hangup_side = "A"
         elif kind == "external":
@@ -653,7 +861,7 @@ class CallEngine(HandsetCalls):
         return result
 
     async def _ring_employees(self, account: "Account", call: Call, employees: list[Employee]) -> str:
-        ready = [e for e in employees if not e.dnd and e.enabled]
+        ready = [e for e in employees if not e.dnd and e.enabled and not e.paused]
         if not ready:
             call.outcome = "dnd"
             return "dnd"
@@ -669,13 +877,14 @@ class CallEngine(HandsetCalls):
         await self._after_ring(account, call, result, leg)
         return result
 
-    def department_plan(self, dept: Department, members: list[Employee]) -> list[tuple[Employee, float, float]]:
+    def department_plan(self, dept: Department, members: list[Employee],
+                        total: float | None = None) -> list[tuple[Employee, float, float]]:
         """(employee, start, stop) offsets of each ring in the department's call order."""
         n = len(members)
         if n == 0:
             return []
         interval = float(dept.ring_interval or 15)
-        total = float(dept.timeout)
+        total = float(dept.timeout) if total is None else total
         order = dept.call_order
         if order == "ALL":
             return [(m, 0.0, total) for m in members]
@@ -703,24 +912,47 @@ class CallEngine(HandsetCalls):
             emp = state.employees.get(m.employee_id)
             if emp is None or not m.calls_enabled or not emp.enabled:
                 continue
-            if emp.dnd:
+            if emp.dnd or emp.paused:
                 dnd_skipped += 1
                 continue
+            if emp.only_internal:
+                continue
             members.append(emp)
-        plan = self.department_plan(dept, members)
         key = (account.id, dept.id)
-        self.queues.setdefault(key, []).append(call.id)
-        self._emit("call.queued", call, None, department=dept.id)
-        result, leg = "timeout", None
+        queue = self.queues.setdefault(key, [])
+        queue.append(call.id)
+        self._emit("call.queued", call, None, department=dept.id, position=len(queue))
+        result, leg, plan = "timeout", None, []
+        limit = float(dept.timeout)
         try:
+            # busy members are passed over: the next free one rings; with none free the
+            # caller waits in the queue until one is (or the department's timeout)
+            free = [e for e in members if not self.office.busy(account, e)]
+            waited = 0.0
+            if members and (call.script.queue_s is not None or not free):
+                call.queue_position = queue.index(call.id) + 1
+                if call.script.queue_s is not None:
+                    waited = min(call.script.queue_s, limit)
+                    await self._wait(call, waited)
+                else:
+                    while not free and waited < limit:
+                        step = min(QUEUE_POLL_S, limit - waited)
+                        await self._wait(call, step)
+                        waited += step
+                        free = [e for e in members if not self.office.busy(account, e)]
+                free = [e for e in members if not self.office.busy(account, e)]
+            plan = self.department_plan(dept, free, limit - waited) if waited < limit else []
             if plan:
                 result, leg = await self._ring(
                     account, call, [("employee", e.ext, e, s, t) for e, s, t in plan],
-                    float(dept.timeout), parent_id=call.id)
-            else:
-                await self._wait(call, min(float(dept.timeout), GREETING_S))
+                    limit - waited, parent_id=call.id)
+            elif not waited:
+                await self._wait(call, min(limit, GREETING_S))
         finally:
             self._dequeue(call)
+        if result == "timeout" and call.script.outcome == "missed" and call.script.ring_s is not None:
+            call.outcome, call.hangup_side = "missed", "A"   # the caller gave up at ring_s
+            return
         if result == "timeout":
             if not plan and dnd_skipped and dept.timeout_target == "voicemail":
                 call.outcome, call.hangup_side = "dnd", "A"
@@ -741,7 +973,7 @@ class CallEngine(HandsetCalls):
         target = dept.timeout_target
         if target == "voicemail":
             call.destination = "vm"
-            await self._wait(call, VOICEMAIL_S)
+            await self._wait(call, VOICEMAIL_S if call.script.talk_s is None else call.script.talk_s)
             call.outcome, call.hangup_side = "missed", "A"
         elif target == "employee":
             await self._route(account, call, Route(type="employee", target=dept.timeout_value), depth + 1)
@@ -757,9 +989,18 @@ class CallEngine(HandsetCalls):
         emp = self.employee(account, call.employee_id)
         script = call.script
         if script.outcome in ("forbidden", "not_found"):
-            await self._wait(call, 1.0)
+            await self._wait(call, 1.0 if script.ring_s is None else script.ring_s)
             call.outcome, call.hangup_side = script.outcome, "B"
             return
+        if emp is not None and (emp.only_internal or script.outcome == "only_internal"):
+            await self._wait(call, script.ring_s or 0.0)
+            call.outcome, call.hangup_side = "only_internal", "B"
+            return
+        if emp is not None and not call.click_to_call:
+            if self.office.busy(account, emp):
+                call.outcome, call.hangup_side = "busy", "A"   # no free line to dial out on
+                return
+            self.office.take_line(call, emp.id)
         rule = account.policy.react(call.client, "client")
         if rule.result in ("forbidden", "not_found"):
             call.outcome = rule.result
@@ -773,7 +1014,12 @@ class CallEngine(HandsetCalls):
             call.legs.append(first)
             call.state = "ringing"
             self._emit("leg.ringing", call, first)
-            if r.result != "answer" or emp.dnd:
+            if self.office.busy(account, emp):
+                first.ended_at, first.result = self.clock.timestamp(), "busy"
+                self._emit("leg.ended", call, first)
+                call.outcome, call.hangup_side = "busy", "B"   # the employee's phone is on a call
+                return
+            if r.result != "answer" or emp.dnd or emp.paused:
                 await self._wait(call, 0.0 if r.result in ("busy", "unavailable") else EMPLOYEE_RING_TIMEOUT_S)
                 first.ended_at, first.result = self.clock.timestamp(), "no_answer"
                 self._emit("leg.ended", call, first)
@@ -781,7 +1027,12 @@ class CallEngine(HandsetCalls):
                 return
             await self._wait(call, r.ring_s)
             first.answered_at, first.result = self.clock.timestamp(), "answered"
+            self.office.take_line(call, emp.id)
             self._emit("leg.answered", call, first)
+        if not self._seize_trunk(account, call):
+            await self._wait(call, script.ring_s or 0.0)
+            call.outcome, call.hangup_side = "congestion", "B"
+            return
         result, leg = await self._ring(account, call, [("client", call.client, None, 0.0, CLIENT_RING_TIMEOUT_S)],
                                        CLIENT_RING_TIMEOUT_S)
         if result == "timeout":
@@ -794,15 +1045,43 @@ class CallEngine(HandsetCalls):
             return
         await self._after_ring(account, call, result, leg)
 
+    def _seize_trunk(self, account: "Account", call: Call) -> bool:
+        """An outgoing call takes a free channel of its line, else tries the company's other
+        lines in turn; False (congestion) when none is free. ``script.outcome`` congestion
+        finds every line tried full."""
+        first = call.trunk
+        state = account.state
+        forced = call.script.outcome == "congestion"
+        if not forced and self.office.channel_free(account, first):
+            self.office.take_channel(account, call, first)
+            return True
+        others = [n.number for n in state.numbers.values() if n.enabled and n.number != first]
+        tried = [first]
+        for number in others[:2 if forced else None]:
+            tried.append(number)
+            if not forced and self.office.channel_free(account, number):
+                call.trunk = number
+                call.trunks = tried
+                self.office.take_channel(account, call, number)
+                return True
+        call.trunks = tried
+        return False
+
     async def _internal(self, account: "Account", call: Call) -> None:
         callee = account.state.employee_by_ext(call.callee)
         if callee is None:
             call.outcome = "not_found"
             return
         call.destination = "user"
-        if callee.dnd:
+        if callee.dnd or callee.paused:
             call.outcome = "dnd"
             return
+        caller = account.state.employee_by_ext(call.caller)
+        if caller is not None and caller is not callee:
+            if self.office.busy(account, caller):
+                call.outcome, call.hangup_side = "busy", "A"
+                return
+            self.office.take_line(call, caller.id)
         result, leg = await self._ring(account, call, [("employee", callee.ext, callee, 0.0, EMPLOYEE_RING_TIMEOUT_S)],
                                        EMPLOYEE_RING_TIMEOUT_S)
         if result == "timeout":

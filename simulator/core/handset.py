@@ -176,6 +176,7 @@ class HandsetCalls:
         won.answered_at, won.result = now, "answered"
         if won.employee_id is not None:
             call.employee_id = won.employee_id
+            self.office.take_line(call, won.employee_id)
         self._emit("leg.answered", call, won)
         self._done(call, action, leg=won.id)
         return "answered", won
@@ -194,6 +195,7 @@ class HandsetCalls:
                 continue
             current = self.employee(account, leg.employee_id)
             leg.ended_at, leg.result = self.clock.timestamp(), "transferred"
+            self.office.free_line(call, leg.employee_id)
             self._emit("leg.ended", call, leg)
             if not call.transfers and current is not None:
                 call.transfers.append(current.ext)
@@ -214,6 +216,7 @@ class HandsetCalls:
                 break
             new_leg.answered_at, new_leg.result = self.clock.timestamp(), "answered"
             call.employee_id = target.id
+            self.office.take_line(call, target.id)
             self._emit("leg.answered", call, new_leg)
             self._done(call, answer, leg=new_leg.id)
             leg = new_leg

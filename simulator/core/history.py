@@ -58,7 +58,7 @@ async def _run_history(account, calls: int, days: int, now: float, seed: int) ->
     span = days * 86400
     start = now - span
     clock = Clock("instant", start=datetime.fromtimestamp(start, tz=timezone.utc))
-    engine = CallEngine(clock, lookups=False)
+    engine = CallEngine(clock, lookups=False, rng=random.Random(f"{seed}:{account.id}:history-calls"))
     # blocked/DND behaviour is part of the live account; the history keeps to plain calls
     block, account.state.block_anonymous = account.state.block_anonymous, False
     factory = NumberFactory(rng, account.locale == "uk_UA")

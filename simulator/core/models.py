@@ -29,6 +29,10 @@ OUTCOMES = (
     "out_of_hours",        # schedule route, outside working hours, nowhere to go
     "dnd",                 # every employee it could ring was in DND
     "voicemail",           # went to voicemail (nobody talked)
+    "congestion",          # every line (trunk) tried was full
+    "max_sessions",        # the account's limit of simultaneous calls was reached
+    "not_in_white_list",   # the account takes calls only from its white list
+    "only_internal",       # the employee may make and take internal calls only
 )
 DIRECTIONS = ("in", "out", "internal")
 
@@ -49,6 +53,9 @@ class Employee:
     dnd: bool = False
     status: str = "available"      # available / away / offline
     enabled: bool = True
+    lines: int = 0                 # simultaneous calls the phone takes; 0: the account's setting
+    paused: bool = False           # "not at desk" (phonet's pause): not rung
+    only_internal: bool = False    # may make and take internal calls only
     mobile_redirect: dict = field(default_factory=lambda: {"enabled": False, "forward": False, "delay": 0})
     extra: dict = field(default_factory=dict)   # provider-only fields
 
@@ -92,6 +99,7 @@ class Route:
     schedule: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # mon..sun → [(from_s, to_s)]
     work: "Route | None" = None     # type schedule: route inside working hours
     other: "Route | None" = None    # type schedule: route outside (None → out of hours)
+    on_busy: "Route | None" = None  # type employee: where a call goes while the employee is busy
     extra: dict = field(default_factory=dict)
 
 
@@ -101,6 +109,7 @@ class CompanyNumber:
     name: str = ""
     enabled: bool = True
     multichannel: bool = True
+    channels: int = 0              # simultaneous external calls on this line; 0: no limit
     route: Route = field(default_factory=Route)
     extra: dict = field(default_factory=dict)
 
@@ -172,6 +181,15 @@ class Contact:
 
 
 @dataclass(slots=True)
+class PauseRecord:
+    """An employee set or removed their pause ("not at desk", phonet's lgDirection 32/64)."""
+    id: str
+    employee_id: int
+    at: float
+    on: bool
+
+
+@dataclass(slots=True)
 class CallRecord:
     """A finished call (CDR). Every provider's history, statistics and recordings are views
     of these."""
@@ -201,6 +219,17 @@ class CallRecord:
     legs: tuple = ()                # ((leg_id, employee_id, rang_at, answered_at|None, ended_at), ...)
     missed_callback: bool = False   # an outgoing call that returned a missed call
     click_to_call: bool = False     # placed by an API's click-to-call (employee rung first)
+    holds: tuple = ()               # ((start, end), ...) the call spent on hold
+    pickup_from: int | None = None  # the employee whose ringing phone another one picked up
+    conference: tuple = ()          # numbers / exts of the parties added to the conversation
+    queue_position: int | None = None   # place in the department's queue when it had to wait
+    busy_forward: bool = False      # forwarded because the employee rung was busy
+    on_duty: bool = False           # routed to the on-duty target (out of working hours)
+    trunks: tuple = ()              # every line tried, in order, when more than one was
+
+    @property
+    def hold_s(self) -> int:
+        return int(round(sum(end - start for start, end in self.holds)))
 
     @property
     def wait_s(self) -> int:

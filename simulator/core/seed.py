@@ -116,6 +116,7 @@ def _route(seed: RouteSeed) -> Route:
         ivr={k: _route(v) for k, v in seed.ivr.items()}, ivr_default=seed.ivr_default,
         schedule=schedule, work=_route(seed.work) if seed.work else None,
         other=_route(seed.other) if seed.other else None,
+        on_busy=_route(seed.on_busy) if seed.on_busy else None,
     )
 
 
@@ -134,7 +135,7 @@ def build_state(cfg: AccountConfig, seed: int, now: float, locale: str = "ru_RU"
     logins: set[str] = set()
 
     def add_employee(login, ext, name, first="", last="", email=None, mobile=None, direct=None,
-                     position=None, role="user", dnd=False) -> Employee:
+                     position=None, role="user", dnd=False, lines=0, only_internal=False) -> Employee:
         eid = state.next_id("employee")
         ext = ext or str(100 + eid)
         while state.employee_by_ext(ext) is not None:
@@ -151,13 +152,14 @@ def build_state(cfg: AccountConfig, seed: int, now: float, locale: str = "ru_RU"
             last_name=last or (parts[0] if parts else ""),
             email=email if email is not None else f"{login}@{domain}",
             mobile=mobile if mobile is not None else numbers.mobile(),
-            direct_number=direct or "", position=position or "Менеджер", role=role, dnd=dnd)
+            direct_number=direct or "", position=position or "Менеджер", role=role, dnd=dnd,
+            lines=lines, only_internal=only_internal)
         state.employees[eid] = emp
         return emp
 
     for e in cfg.seed.employees:
         add_employee(e.login, e.ext, e.name, email=e.email, mobile=e.mobile, direct=e.direct_number,
-                     position=e.position, role=e.role, dnd=e.dnd)
+                     position=e.position, role=e.role, dnd=e.dnd, lines=e.lines, only_internal=e.only_internal)
     positions = ["Менеджер", "Старший менеджер", "Оператор", "Руководитель отдела", "Специалист"]
     while len(state.employees) < gen.employees:
         male = rng.random() < 0.5
@@ -209,7 +211,8 @@ def build_state(cfg: AccountConfig, seed: int, now: float, locale: str = "ru_RU"
     # ---- company numbers ---------------------------------------------------------------
     for n in cfg.seed.numbers:
         state.numbers[n.number] = CompanyNumber(number=n.number, name=n.name, enabled=n.enabled,
-                                                multichannel=n.multichannel, route=_route(n.route))
+                                                multichannel=n.multichannel, channels=n.channels,
+                                                route=_route(n.route))
     i = 0
     while len(state.numbers) < gen.numbers:
         number = numbers.company()
@@ -242,6 +245,8 @@ def build_state(cfg: AccountConfig, seed: int, now: float, locale: str = "ru_RU"
         state.blacklist[key] = BlacklistEntry(number=key, comment=fake.sentence(nb_words=3).rstrip("."),
                                               source="FILE", created_at=now)
     state.block_anonymous = cfg.seed.block_anonymous
+    state.white_list = list(cfg.seed.white_list)
+    state.max_sessions = cfg.seed.max_sessions
 
     # ---- SIM cards ---------------------------------------------------------------------
     for s in cfg.seed.sims:

@@ -19,6 +19,7 @@ from .models import (
     Contact,
     Department,
     Employee,
+    PauseRecord,
     PersonalManager,
     SimCard,
 )
@@ -30,6 +31,8 @@ class CdrStore:
         self._starts: list[float] = []
         self._by_id: dict[str, CallRecord] = {}
         self._by_file: dict[str, CallRecord] = {}
+        self._last_by_client: dict[str, CallRecord] = {}
+        self.pickups = 0   # records of picked-up calls (providers that list them twice ask)
 
     def __len__(self) -> int:
         return len(self._records)
@@ -48,6 +51,13 @@ class CdrStore:
         self._by_id[cdr.id] = cdr
         if cdr.record_file:
             self._by_file[cdr.record_file] = cdr
+        if cdr.pickup_from is not None:
+            self.pickups += 1
+        if cdr.client:
+            key = cdr.client.lstrip("+")
+            last = self._last_by_client.get(key)
+            if last is None or last.started_at <= cdr.started_at:
+                self._last_by_client[key] = cdr
 
     def extend_sorted(self, cdrs: Iterable[CallRecord]) -> None:
         """Bulk load (benchmarks, snapshots): records must come sorted by start."""
@@ -56,6 +66,10 @@ class CdrStore:
 
     def get(self, call_id: str) -> CallRecord | None:
         return self._by_id.get(call_id)
+
+    def last_with(self, client: str) -> CallRecord | None:
+        """The latest call with this external number (the engine's call-back rule)."""
+        return self._last_by_client.get(client.lstrip("+"))
 
     def by_file(self, name: str) -> CallRecord | None:
         return self._by_file.get(name)
@@ -96,6 +110,9 @@ class AccountState:
     managers: dict[int, PersonalManager] = field(default_factory=dict)
     contacts: dict[int, Contact] = field(default_factory=dict)
     cdrs: CdrStore = field(default_factory=CdrStore)
+    pauses: list[PauseRecord] = field(default_factory=list)   # in time order
+    white_list: list[str] = field(default_factory=list)      # numbers / prefixes*; empty: off
+    max_sessions: int = 0                                    # simultaneous calls; 0: no limit
     next_ids: dict[str, int] = field(default_factory=dict)
     # Provider-owned state that has no place in the neutral domain (phonet's lookup cache,
     # t2's token generations ...): a dict per provider key.
@@ -225,6 +242,9 @@ class AccountState:
             "cdr_count": len(self.cdrs),
             "cdrs": [dataclasses.asdict(c) for c in cdrs],
             "next_ids": dict(self.next_ids),
+            "pauses": [dataclasses.asdict(p) for p in self.pauses],
+            "white_list": list(self.white_list),
+            "max_sessions": self.max_sessions,
         }
 
     @classmethod
@@ -246,7 +266,8 @@ class AccountState:
             part = "cdrs"
             cdrs = TypeAdapter(list[CallRecord]).validate_python(data.get("cdrs", []))
             for part, kind in (("block_anonymous", bool), ("next_ids", dict[str, int]),
-                               ("provider_data", dict[str, Any])):
+                               ("provider_data", dict[str, Any]), ("pauses", list[PauseRecord]),
+                               ("white_list", list[str]), ("max_sessions", int)):
                 if part in data:
                     setattr(state, part, TypeAdapter(kind).validate_python(data[part]))
         except ValidationError as err:
@@ -256,6 +277,7 @@ class AccountState:
             raise ValueError(f"cdrs: {len(cdrs)} records but cdr_count says {data['cdr_count']}")
         for cdr in cdrs:
             cdr.legs = tuple(tuple(leg) if isinstance(leg, list) else leg for leg in cdr.legs)
+            cdr.holds = tuple(tuple(span) if isinstance(span, list) else span for span in cdr.holds)
         state.cdrs.extend_sorted(sorted(cdrs, key=lambda c: c.started_at))
         return state
 

@@ -70,6 +70,9 @@ class Provider:
     def on_event(self, sim: "Simulator", account: "Account", event: "CallEvent") -> None:
         """Map a domain event to this provider's webhooks (``sim.webhooks.enqueue``)."""
 
+    def on_office_event(self, sim: "Simulator", account: "Account", kind: str, record: Any) -> None:
+        """An employee's state changed (``employee.paused`` / ``employee.unpaused``)."""
+
     def reset(self, sim: "Simulator", account: "Account") -> None:
         """Forget provider-only runtime state (sessions, caches) on reset."""
 

@@ -226,7 +226,7 @@ def _cross_check(s: Scenario, marks: dict, source: str) -> None:
             ids = [step.args] if isinstance(step.args, str) else step.args
             for cid in ids:
                 check_ref(cid, path, known)
-        elif step.kind == "hangup":
+        elif step.kind in ("hangup", "hold"):
             check_ref(step.args["call"], path + ("call",), known)
         elif step.kind == "expect":
             for e in step.expectations:

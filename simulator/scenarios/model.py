@@ -10,7 +10,8 @@ from typing import Any
 PROVIDERS = ("t2", "vats", "phonet", "cloudpbx")
 CALL_STEPS = ("incoming", "outgoing", "click_to_call", "internal")
 SETUP_STEPS = ("add_employee", "remove_employee", "dnd", "blacklist", "unblacklist", "block_anonymous",
-               "route", "number_enabled", "department", "record_calls")
+               "route", "number_enabled", "department", "record_calls", "pause", "lines", "only_internal",
+               "white_list", "max_sessions", "channels")
 
 
 @dataclass

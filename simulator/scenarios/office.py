@@ -74,13 +74,13 @@ def office(scenario: Scenario) -> dict:
 
 
 def _route(route: dict) -> dict:
-    r = {k: v for k, v in route.items() if k not in ("ivr", "work", "other")}
+    r = {k: v for k, v in route.items() if k not in ("ivr", "work", "other", "on_busy")}
     for k in ("target", "ivr_default"):
         if k in r:
             r[k] = str(r[k])
     if "ivr" in route:
         r["ivr"] = {str(d): _route(v) for d, v in route["ivr"].items()}
-    for k in ("work", "other"):
+    for k in ("work", "other", "on_busy"):
         if route.get(k):
             r[k] = _route(route[k])
     return r

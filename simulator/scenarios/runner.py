@@ -16,7 +16,7 @@ from typing import Callable
 
 from ..config import RouteSeed, ServerConfig, SimConfig
 from ..core.clock import Clock, parse_duration, parse_mode
-from ..core.engine import Call, CallScript, Transfer
+from ..core.engine import Call, CallScript, Conference, Hold, Transfer
 from ..core.models import BlacklistEntry, CompanyNumber, Department, DepartmentMember, Employee
 from ..core.seed import _route as route_from_seed
 from ..sim import Simulator, iso
@@ -196,7 +196,11 @@ class ScenarioRun:
             else:
                 parts.append(f"{a['employee']} → {a['to']}")
             extra = [f"{k}={a[k]}" for k in ("outcome", "answer", "ring", "talk", "hangup", "ivr", "rating",
-                                               "record") if k in a]
+                                               "record", "pickup", "queue") if k in a]
+            if a.get("holds"):
+                extra.append(f"{len(a['holds'])} hold(s)")
+            if a.get("conference"):
+                extra.append("conference with " + ", ".join(str(c["with"]) for c in a["conference"]))
             if a.get("transfers"):
                 extra.append("transfer to " + ", ".join(str(t["to"]) for t in a["transfers"]))
             if a.get("utm"):
@@ -223,6 +227,10 @@ class ScenarioRun:
             side = SIDES[call.direction][a.get("side", "client")]
             if not await self.sim.engine.hangup(self.account_id, call.id, side):
                 result.message = "the call had already ended"
+        elif k == "hold":
+            call = self.calls[a["call"]]
+            if not self.sim.engine.hold(self.account_id, call.id, bool(a.get("on", True))):
+                result.message = "the call is not answered, has ended, or is already so"
         elif k == "set_clock":
             when = start_time(a)
             if when.timestamp() < self.sim.clock.timestamp():
@@ -240,7 +248,11 @@ class ScenarioRun:
                                     for t in a.get("transfers", [])],
             ivr=str(a["ivr"]) if a.get("ivr") is not None else None, rating=a.get("rating"),
             record=a.get("record"), utm=dict(a["utm"]) if a.get("utm") else None,
-            caller_name=a.get("caller_name"))
+            caller_name=a.get("caller_name"),
+            holds=[Hold(parse_duration(h.get("after", 10)), parse_duration(h.get("hold", 20))) for h in a.get("holds", [])],
+            pickup=str(a["pickup"]) if a.get("pickup") is not None else None,
+            conference=[Conference(str(c["with"]), parse_duration(c.get("after", 10))) for c in a.get("conference", [])],
+            queue_s=parse_duration(a["queue"]) if "queue" in a else None)
 
     async def _call(self, step: Step) -> None:
         a = step.args
@@ -250,7 +262,7 @@ class ScenarioRun:
         direction = {"incoming": "in", "outgoing": "out", "click_to_call": "out", "internal": "internal"}[kind]
         if "hangup" in a:
             script.hangup = SIDES[direction][a["hangup"]]
-        for ref in [a.get("answer")] + [t["to"] for t in a.get("transfers", [])]:
+        for ref in [a.get("answer"), a.get("pickup")] + [t["to"] for t in a.get("transfers", [])]:
             if ref is not None and state.find_employee(str(ref)) is None:
                 raise StepFailed(f"no employee {ref!r} in the office")
         try:
@@ -297,7 +309,8 @@ class ScenarioRun:
                 first_name=parts[1] if len(parts) > 1 else a["name"], last_name=parts[0] if parts else "",
                 email=a.get("email") or f"{a['login']}@{self.account.domain}", mobile=str(a.get("mobile", "")),
                 direct_number=str(a.get("direct_number", "")), position=a.get("position", "Менеджер"),
-                role=a.get("role", "user"), dnd=bool(a.get("dnd", False)))
+                role=a.get("role", "user"), dnd=bool(a.get("dnd", False)), lines=int(a.get("lines", 0)),
+                only_internal=bool(a.get("only_internal", False)))
         elif kind == "remove_employee":
             state.remove_employee(self._employee(a).id)
         elif kind == "dnd":
@@ -340,6 +353,24 @@ class ScenarioRun:
                 dept.members = [DepartmentMember(self._employee(m).id) for m in a["members"]]
         elif kind == "record_calls":
             self.account.settings["record_calls"] = bool(a)
+        elif kind == "pause":
+            self.sim.engine.pause(self.account, self._employee(a["employee"]), bool(a.get("on", True)))
+        elif kind == "lines":
+            if "employee" in a:
+                self._employee(a["employee"]).lines = int(a["lines"])
+            else:
+                self.account.settings["lines"] = int(a["lines"])
+        elif kind == "only_internal":
+            self._employee(a["employee"]).only_internal = bool(a.get("on", True))
+        elif kind == "white_list":
+            state.white_list = [str(n) for n in a]
+        elif kind == "max_sessions":
+            state.max_sessions = int(a)
+        elif kind == "channels":
+            number = state.company_number(str(a["number"]))
+            if number is None:
+                raise StepFailed(f"no company number {a['number']}")
+            number.channels = int(a["channels"])
         else:   # the schema allows nothing else
             raise StepFailed(f"unknown step {kind}")
 
@@ -377,10 +408,10 @@ class ScenarioRun:
 
 def _route_data(route: dict) -> dict:
     out = {k: (str(v) if k in ("target", "ivr_default") else v) for k, v in route.items()
-           if k not in ("ivr", "work", "other")}
+           if k not in ("ivr", "work", "other", "on_busy")}
     if "ivr" in route:
         out["ivr"] = {str(d): _route_data(r) for d, r in route["ivr"].items()}
-    for k in ("work", "other"):
+    for k in ("work", "other", "on_busy"):
         if route.get(k):
             out[k] = _route_data(route[k])
     return out
@@ -431,7 +462,7 @@ async def run_scenario(scenario: Scenario, provider: str, crm_url: str | None = 
         cfg = SimConfig(server=ServerConfig(seed=scenario.seed, clock=mode),
                         accounts=[account_config(scenario, provider, f"scenario-{provider}", crm_url,
                                                  _crm_timeout(scenario, crm_timeout), crm_token)])
-        sim = Simulator(cfg, clock)
+        sim = Simulator(cfg, clock, reproducible=True)
         await sim.start()
         if crm is not None:
             crm.employee_ext = _ext_of(sim, f"scenario-{provider}")

@@ -403,3 +403,28 @@ async def test_user_status(client, sim, headers):
     assert await (await get()).json() == {"status": 0}
     account.state.employees[3].status = "offline"
     assert await (await get()).json() == {"status": 1}
+
+
+async def test_pause_records_and_events(client, sim, headers, crm):
+    from conftest import point_crm
+    point_crm(sim, ACCOUNT, crm.url)
+    account = sim.account(ACCOUNT)
+    emp = account.state.find_employee("101")
+    sim.engine.pause(account, emp, True)
+    await run(sim, 60)
+    sim.engine.pause(account, emp, False)
+    call = incoming(sim, outcome="answered", ring_s=2, talk_s=30)
+    await run(sim, 120)
+    assert await sim.webhooks.drain()
+    paused = [r.json for r in crm.received if r.json.get("lgDirection") in (32, 64)]
+    assert [(e["event"], e["lgDirection"]) for e in paused] == [
+        ("call.dial", 32), ("call.hangup", 32), ("call.dial", 64), ("call.hangup", 64)]
+    assert paused[0]["leg"]["ext"] == "101" and paused[0]["bridgeAt"] is None
+    assert all(e["leg2"] is None and e["otherLegs"] is None and e["trunkNum"] is None for e in paused)
+    got = await (await client.get(f"{USERS}?{window(sim)}&directions=32&directions=64", headers=headers)).json()
+    assert [r["lgDirection"] for r in got] == [64, 32]   # newest first
+    assert all(list(r) == RECORD_KEYS and r["leg"] == hleg(1) and r["duration"] == 0 for r in got)
+    default = await (await client.get(f"{USERS}?{window(sim)}", headers=headers)).json()
+    assert {r["uuid"] for r in default} == {call.id}   # 32/64 only when asked for
+    everything = await (await client.get(f"{USERS}?{window(sim)}&directions=103", headers=headers)).json()
+    assert len(everything) == 3

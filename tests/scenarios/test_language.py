@@ -42,7 +42,8 @@ expect:
 """)
     by_line = {line: (field, reason) for line, field, reason in found}
     assert by_line[7] == ("steps[1].incoming.outcome",
-                          "'answred' is not one of answered, missed, cancelled, busy, unavailable, forbidden, not_found")
+                          "'answred' is not one of answered, missed, cancelled, busy, unavailable, forbidden, not_found, "
+                          "congestion, max_sessions, not_in_white_list, only_internal")
     assert by_line[8][0] == "steps[2].wait" and "not a duration" in by_line[8][1]
     assert by_line[9][0] == "steps[3]" and "unknown field" in by_line[9][1] and "dial" in by_line[9][1]
     assert by_line[10] == ("steps[4].incoming", "'to' is required")

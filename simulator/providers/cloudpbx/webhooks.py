@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 IN_STATUS = {"answered": "Success", "cancelled": "Cancel"}            # anything else: Missed
 OUT_STATUS = {"answered": "Success", "missed": "Missed", "cancelled": "Cancel", "dnd": "Cancel",
               "busy": "Busy", "unavailable": "NotAvailable", "forbidden": "NotAllowed",
-              "not_found": "NotFound"}
+              "not_found": "NotFound", "congestion": "Busy", "only_internal": "NotAllowed",
+              "max_sessions": "NotAllowed"}
 # blocked callers are refused by the PBX before anyone is involved: no webhooks
 SILENT_OUTCOMES = ("blocked_blacklist", "blocked_anonymous")
 

@@ -14,7 +14,7 @@ from .errors import HTTP_TEXT, plain
 from .models import digits, teler
 from .routes import ROUTES
 from .state import phonet_state
-from .webhooks import CallEvents, lookup
+from .webhooks import CallEvents, lookup, pause_events
 
 if TYPE_CHECKING:
     from ...core.accounts import Account
@@ -60,6 +60,10 @@ class PhonetProvider(Provider):
         CallEvents(sim, account).handle(event)
         if event.type == "call.ended" and event.call.cdr is not None:
             _digest_add(account, event.call.cdr)
+
+    def on_office_event(self, sim: "Simulator", account: "Account", kind: str, record) -> None:
+        if kind in ("employee.paused", "employee.unpaused"):
+            pause_events(sim, account, record)
 
     def reset(self, sim: "Simulator", account: "Account") -> None:
         st = phonet_state(account)

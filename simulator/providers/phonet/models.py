@@ -17,7 +17,7 @@ from .errors import BadRequest
 
 if TYPE_CHECKING:
     from ...core.accounts import Account
-    from ...core.models import CallRecord, Contact, Employee, Note
+    from ...core.models import CallRecord, Contact, Employee, Note, PauseRecord
 
 PHONE_CODE = "Телефон"
 FIRST_CODE, LAST_CODE, COMPANY_CODE, EMAIL_CODE = "Имя", "Фамилия", "Компания", "Email"
@@ -321,6 +321,8 @@ DISPOSITION = {
     "answered": 0, "missed": 1, "cancelled": 1, "out_of_hours": 1, "voicemail": 1,
     "busy": 4, "dnd": 4,
     "unavailable": 3, "forbidden": 3, "not_found": 3, "blocked_blacklist": 3, "blocked_anonymous": 3,
+    "not_in_white_list": 3, "only_internal": 3,
+    "congestion": 2, "max_sessions": 2,     # "route (direction) overloaded": no free line
 }
 LG_DIRECTION = {"internal": 1, "out": 2, "in": 4}
 
@@ -329,9 +331,10 @@ def disposition(outcome: str | None) -> int:
     return DISPOSITION.get(outcome or "missed", 1)
 
 
-def trunk_string(number: str) -> str | None:
-    d = digits(number)
-    return f"o={d};" if d else None
+def trunk_string(number: str, tried: tuple = ()) -> str | None:
+    """``o=<digits>;`` per line tried (§A31): several when the first lines were full."""
+    out = "".join(f"o={d};" for d in map(digits, tried or (number,)) if d)
+    return out or None
 
 
 class CallViews:
@@ -389,7 +392,7 @@ class CallViews:
         return {
             "otherLegNum": (cdr.client or None) if external else None,
             "otherLegName": self.other_leg_name(cdr),
-            "trunk": trunk_string(cdr.trunk) if external else None,
+            "trunk": trunk_string(cdr.trunk, cdr.trunks) if external else None,
         }
 
     def company(self, cdr: "CallRecord") -> dict:
@@ -447,6 +450,17 @@ class CallViews:
                 if eid is not None:
                     out.append((lid, st.employees.get(eid), rang, ans, end or cdr.ended_at))
         return out
+
+    def pause(self, record: "PauseRecord") -> dict:
+        """users.api's record of a pause set (32) or removed (64): the employee alone."""
+        emp = self.state.employees.get(record.employee_id)
+        return {
+            "parentUuid": None, "uuid": record.id, "endAt": ms(record.at),
+            "lgDirection": 32 if record.on else 64, "otherLegNum": None, "otherLegName": None,
+            "leg": history_leg(emp) or {"id": record.employee_id, "type": 1, "displayName": "", "ext": None},
+            "leg2": None, "billSecs": 0, "duration": 0, "disposition": 0, "transferHistory": None,
+            "audioRecUrl": None, "trunk": None,
+        }
 
     def users(self, cdr: "CallRecord") -> list[dict]:
         """One record per employee leg: users.api."""

@@ -25,7 +25,7 @@ from .models import (NOTE_TEMPLATE, USER_KEY, AuthorizeBody, BatchBody, CallView
                      NoteBody, TelerIndex, add_fields, digits, ms, numbers_match, parse,
                      phone_digits, render_contact, render_note, replace_fields, sync_core, teler, users)
 from .state import phonet_state, setting
-from .webhooks import active_time, trunk_name
+from .webhooks import PAUSE_DIRECTION, active_time, trunk_name
 
 if TYPE_CHECKING:
     from ...core.accounts import Account
@@ -245,7 +245,8 @@ def _last_answered(account: "Account") -> dict[str, float]:
 
 
 def _page(account: "Account", t_from: float, t_to: float, limit: int, offset: int,
-          items_of: Callable[["CallRecord"], list[tuple[float, str, Callable[[], dict]]]]) -> list[dict]:
+          items_of: Callable[["CallRecord"], list[tuple[float, str, Callable[[], dict]]]],
+          extra: list[tuple[float, str, Callable[[], dict]]] = ()) -> list[dict]:
     """Items whose end is in [t_from, t_to), newest end first (ties by uuid), paged.
 
     Walks the records backwards by start time (bisected) and stops as soon as no earlier
@@ -253,8 +254,9 @@ def _page(account: "Account", t_from: float, t_to: float, limit: int, offset: in
     the store's size."""
     need = offset + limit
     longest = _max_duration(account)
-    top: list[float] = []          # min-heap of the ``need`` latest ends seen
-    found: list[tuple[float, str, Callable[[], dict]]] = []
+    found: list[tuple[float, str, Callable[[], dict]]] = list(extra)   # already in the window
+    top: list[float] = heapq.nlargest(need, (end for end, _, _ in found))   # the ``need`` latest ends seen
+    heapq.heapify(top)
     for cdr in account.state.cdrs.iter_window(t_from - longest, t_to, reverse=True):
         if len(top) >= need and cdr.started_at + longest < top[0]:
             break
@@ -315,14 +317,18 @@ async def users_calls(request: web.Request, account: "Account") -> web.StreamRes
     views = _views(request, account)
 
     def items(cdr):
-        # pause records (32/64) have no source in the core: asking for them yields none
         if not DIRECTION_BIT[cdr.direction] & mask:
             return ()
         out = []
         for i, (uuid, _, _, _, end) in enumerate(views.user_legs(cdr)):
             out.append((end, uuid, partial(lambda c, k: views.users(c)[k], cdr, i)))
         return out
-    return reply(_page(account, t_from, t_to, limit, offset, items))
+    pauses = []
+    if mask & (PAUSE_DIRECTION[True] | PAUSE_DIRECTION[False]):
+        for record in account.state.pauses:   # in time order: the window is a slice
+            if t_from <= record.at < t_to and mask & PAUSE_DIRECTION[record.on]:
+                pauses.append((record.at, record.id, partial(views.pause, record)))
+    return reply(_page(account, t_from, t_to, limit, offset, items, pauses))
 
 
 # ---- users -------------------------------------------------------------------------------------

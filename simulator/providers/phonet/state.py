@@ -26,6 +26,7 @@ DEFAULTS: dict[str, Any] = {
     "lookup_timeout_ms": 3000,
     "event_timeout_ms": 5000,
     "emit_internal_events": True,
+    "emit_pause_events": True,       # §3.2.1: call.dial + call.hangup, lgDirection 32 / 64
     "duplicate_events": False,
     "duplicate_event_rate": 0.0,
     "webhook_forwarded_for": None,

@@ -23,6 +23,7 @@ from .state import CachedLookup, LiveLeg, phonet_state, setting
 if TYPE_CHECKING:
     from ...core.accounts import Account
     from ...core.engine import Call, CallEvent
+    from ...core.models import PauseRecord
     from ...sim import Simulator
 
 log = logging.getLogger("simulator.phonet")
@@ -326,6 +327,34 @@ class CallEvents:
     def _caller_id(self, call: "Call") -> int | None:
         emp = self.account.state.employee_by_ext(call.caller)
         return emp.id if emp is not None else call.employee_id
+
+
+# ---- pause ------------------------------------------------------------------------------------
+
+PAUSE_DIRECTION = {True: 32, False: 64}   # pause set ("not at desk") / removed ("at desk")
+
+
+def pause_events(sim: "Simulator", account: "Account", record: "PauseRecord") -> None:
+    """§3.2.1: a pause toggle is ``call.dial`` at once followed by ``call.hangup``; only the
+    employee's leg, nothing else."""
+    if not setting(account, "emit_pause_events"):
+        return
+    url = account.crm.events_url or account.crm.url
+    if not url:
+        return
+    emp = account.state.employees.get(record.employee_id)
+    for event in ("call.dial", "call.hangup"):
+        body = {
+            "event": event, "accountDomain": account.domain, "uuid": record.id, "parentUuid": None,
+            "dialAt": event_time(account, record.at), "bridgeAt": None,
+            "serverTime": event_time(account, sim.clock.timestamp()),
+            "lgDirection": PAUSE_DIRECTION[record.on], "leg": event_leg(emp), "leg2": None,
+            "otherLegs": None, "trunkNum": None, "trunkName": None,
+        }
+        sim.webhooks.enqueue(Webhook(
+            account_id=account.id, provider=PROVIDER, hook=event, url=url, body=body, call_id=record.id,
+            headers=_headers(account), retries=account.crm.retries,
+            timeout=float(setting(account, "event_timeout_ms")) / 1000))
 
 
 # ---- UTM batches -------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import re
 import zlib
 from functools import lru_cache
 from operator import attrgetter, itemgetter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
@@ -54,10 +54,16 @@ _UNANSWERED_STATUS = {
     "blocked_anonymous": "DENIED_DUE_TO_INCOMING_CALLS_BLOCKED",
     "dnd": "DENIED_DUE_TO_INCOMING_CALLS_BLOCKED",
     "out_of_hours": "DENIED_DUE_TO_NOT_WORK_TIME",
+    "congestion": "DESTINATION_BUSY",          # no free line: t2 has no status of its own for it
+    "max_sessions": "DENIED_DUE_TO_MAX_SESSION",
+    "not_in_white_list": "DENIED_NOT_IN_WHITE_LIST",
+    "only_internal": "DENIED_DUE_TO_ONLY_INTERNAL_CALLS_ENABLED",
+    "picked_up": "CANCELLED_BY_PICKUP",        # the rung employee's row of a picked-up call
 }
 # Unanswered incoming outcomes that count as a missed call on a multichannel number
 # (denials — blacklist, unknown number — are not "missed").
-MISSED_OUTCOMES = frozenset({"missed", "cancelled", "busy", "unavailable", "voicemail", "dnd", "out_of_hours"})
+MISSED_OUTCOMES = frozenset({"missed", "cancelled", "busy", "unavailable", "voicemail", "dnd", "out_of_hours",
+                             "congestion"})
 
 # Save results (a JSON string body)
 SUCCESS = "SUCCESS"
@@ -297,7 +303,9 @@ def employee_json(emp: Employee, groups: list) -> dict:
 
 def live_call_json(call: "Call", directory: Directory) -> dict:
     """One item of /monitoring/calls; ``called*`` only once B rings."""
-    if call.direction == "internal":
+    if call.conference:
+        call_type = "CONFERENCE"
+    elif call.direction == "internal":
         call_type = "INTERNAL"
     elif call.direction == "in" and directory.is_multichannel(call.trunk):
         call_type = "MULTI_CHANNEL"
@@ -370,16 +378,22 @@ class CallView:
 
 
 def call_type(cdr: CallRecord, directory: Directory) -> str:
+    if cdr.conference:
+        return "CONFERENCE"
     if cdr.direction == "internal":
         return "HIMSELF" if cdr.caller == cdr.callee else "INTERNAL"
     if cdr.direction == "out":
         if cdr.click_to_call:
-            return "CRM_OUTGOING"
+            return "CRM_CALLBACK" if cdr.missed_callback else "CRM_OUTGOING"
         return "CALLBACK" if cdr.missed_callback else "OUTGOING"
+    if cdr.pickup_from is not None and cdr.answered:
+        return "PICKUP_CALL"
     if cdr.destination == "vm":
         return "VOICEMAIL"
     if cdr.destination == "fax":
         return "FAX"
+    if cdr.queue_position is not None:
+        return "INTERNAL_QUEUE"   # waited in the department's queue for a free member
     multichannel = directory.is_multichannel(cdr.callee)
     if multichannel is None and cdr.outcome == "not_found":
         return "UNKNOWN_CALL"
@@ -394,6 +408,8 @@ def call_status(cdr: CallRecord) -> str:
         return _UNANSWERED_STATUS.get(cdr.outcome, "NOT_ANSWERED_COMMON")
     if cdr.direction != "in":
         return "ANSWERED_BY_ORIGINAL_CLIENT"
+    if cdr.busy_forward:
+        return "ANSWERED_BY_BUSY_FORWARD_CLIENT"   # the employee rung was busy; the forward answered
     if cdr.department_id is not None:
         return "ANSWERED_COMMON"   # a multichannel/group call: whoever of the group picked up
     first_rung = cdr.legs[0][1] if cdr.legs else None
@@ -511,18 +527,41 @@ class RecordFilter:
         return True
 
 
+def picked_up_row(cdr: CallRecord) -> CallRecord:
+    """The row of the employee whose ringing phone a colleague picked up (CANCELLED_BY_PICKUP)."""
+    return replace(cdr, outcome="picked_up", answered_at=None, employee_id=cdr.pickup_from,
+                   employee_ids=(cdr.pickup_from,), pickup_from=None, record_file="", conference=(),
+                   transfers=(), ended_at=next((leg[4] for leg in cdr.legs if leg[1] == cdr.pickup_from
+                                                and leg[4] is not None), cdr.ended_at))
+
+
+def rows_of(cdrs: Iterable[CallRecord], reverse: bool = False) -> Iterator[CallRecord]:
+    """t2 lists a picked-up call twice: the rung employee's cancelled row, then the pickup."""
+    for cdr in cdrs:
+        if cdr.pickup_from is None:
+            yield cdr
+        elif reverse:
+            yield cdr
+            yield picked_up_row(cdr)
+        else:
+            yield picked_up_row(cdr)
+            yield cdr
+
+
 def call_records(account: "Account", start: datetime, end: datetime, flt: RecordFilter,
                  order: list[tuple[str, bool]], page: int, size: int) -> list[dict]:
     directory = Directory(account)
     cdrs = account.state.cdrs
     if len(order) == 1 and order[0][0] in ("date", "callTimestamp"):
         # the store's own order: walk the window lazily and stop after the page
-        it = cdrs.iter_window(start.timestamp(), end.timestamp(), reverse=order[0][1])
+        it = rows_of(cdrs.iter_window(start.timestamp(), end.timestamp(), reverse=order[0][1]), order[0][1])
         if not flt.by_number:
             return [call_view(c, directory).to_json() for c in paged(filter(flt.accepts_record, it), page, size)]
         views: Iterator[CallView] = (v for v in (call_view(c, directory) for c in it) if flt.accepts(v))
         return [v.to_json() for v in paged(views, page, size)]
     window = cdrs.window(start.timestamp(), end.timestamp())
+    if cdrs.pickups:
+        window = list(rows_of(window))
     if not flt.by_number and all(name in RECORD_SORT_FIELDS_OF_CDR for name, _ in order):
         # sorted on the records themselves: only the page is rendered
         chosen = paged(sort_views([c for c in window if flt.accepts_record(c)], order, RECORD_SORT_FIELDS_OF_CDR),

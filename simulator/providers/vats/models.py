@@ -856,7 +856,9 @@ def render_history(account: Account, cdr: CallRecord, base_url: str) -> dict:
     state = account.state
     emp = call_user(state, cdr)
     dept = state.departments.get(cdr.department_id) if cdr.department_id else None
-    if cdr.direction == "in":
+    if cdr.direction == "in" and cdr.on_duty:
+        destination = "onduty"   # out of hours, to the schedule's on-duty target
+    elif cdr.direction == "in":
         destination = "user" if cdr.answered and cdr.destination != "telnum" else DESTINATIONS.get(cdr.destination, "hello")
     else:
         destination = ""

@@ -38,6 +38,10 @@ HISTORY_STATUS = {
     "blocked_blacklist": "NotAllowed",
     "blocked_anonymous": "NotAllowed",
     "not_found": "NotFound",
+    "congestion": "Busy",             # no free line
+    "max_sessions": "NotAllowed",
+    "not_in_white_list": "NotAllowed",
+    "only_internal": "NotAllowed",
 }
 
 
