@@ -1,6 +1,6 @@
 """``make bench``: run every figure and print one table.
 
-    python -m bench [startup throughput history webhooks calls]
+    python -m bench [startup throughput history webhooks calls snapshot]
 """
 
 from __future__ import annotations

@@ -168,13 +168,16 @@ async def _serve(cfg: SimConfig, state_file: str | None = None, snapshot_every: 
         state.start(sim)
     await stop.wait()
     click.echo("stopping")
+    failed = None
     if state is not None:
         try:
             await state.stop(sim)
             click.echo(f"state written to {state.path}")
-        except OSError as err:
-            click.echo(f"cannot write state file {state.path}: {err}", err=True)
+        except Exception as err:   # logged by StateFile with its cause; never a traceback here
+            failed = f"cannot write state file {state.path}: {err}; the state since the last write is lost"
     await runner.cleanup()
+    if failed:
+        raise click.ClickException(failed)
 
 
 

@@ -227,9 +227,10 @@ class AccountState:
     # ---- export --------------------------------------------------------------------------
     def to_json(self, *, cdr_limit: int | None = None) -> dict:
         """The account's state as JSON (admin API and snapshots)."""
-        cdrs = list(self.cdrs)
-        if cdr_limit is not None:
-            cdrs = cdrs[-cdr_limit:]
+        if cdr_limit is None:
+            cdrs = list(self.cdrs)
+        else:   # the newest cdr_limit (0: none; a slice from -0 would be all of them)
+            cdrs = self.cdrs.window()[-cdr_limit:] if cdr_limit > 0 else []
         return {
             "employees": [dataclasses.asdict(e) for e in self.employees.values()],
             "departments": [dataclasses.asdict(d) for d in self.departments.values()],

@@ -1,0 +1,106 @@
+"""Health latency while the state file is written: one account of N call records (150,000 by
+default), ``GET /_sim/health`` asked without pause from another thread while the server writes
+its ``--state-file`` again and again; paired rounds of the way it is written now
+(``Snapshot.encode``: records in slices, the loop free between them) and the way it was
+(the whole picture and its JSON in one go).
+
+    python -m bench.snapshot [calls] [writes]
+
+Prints one JSON line: health p50/p99/max during the writes, and the write times, per way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+import random
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from aiohttp import web
+
+from simulator.app import make_app
+from simulator.config import parse_config
+from simulator.core.clock import Clock
+from simulator.sim import Simulator
+from simulator.snapshot import Snapshot, StateFile, write_atomically
+
+from .history import END, synthetic_cdrs
+
+
+class HealthProbe(threading.Thread):
+    """Asks /_sim/health over one keep-alive connection until stopped; latencies in ms."""
+
+    def __init__(self, port: int):
+        super().__init__(daemon=True)
+        self.port, self.running, self.recording = port, True, False
+        self.times: list[float] = []
+
+    def run(self) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        while self.running:
+            t0 = time.perf_counter()
+            conn.request("GET", "/_sim/health")
+            resp = conn.getresponse()
+            resp.read()
+            if self.recording:
+                self.times.append((time.perf_counter() - t0) * 1000)
+            time.sleep(0.002)
+
+
+async def write_in_one_go(sim: Simulator, path: Path) -> None:
+    """The writer before ``encode``: take and serialise on the loop, the disk in a thread."""
+    body = Snapshot.take(sim).to_bytes()
+    await asyncio.to_thread(write_atomically, path, body)
+
+
+async def main(calls: int, writes: int) -> dict:
+    cfg = parse_config({"server": {"seed": 1, "journal_size": 1000}, "accounts": [{
+        "id": "big", "provider": "vats", "domain": "big.example.com",
+        "seed": {"generate": {"employees": 20, "departments": 3, "numbers": 5}}}]})
+    sim = Simulator(cfg, Clock("manual", start=END))
+    await sim.start()
+    sim.account("big").state.cdrs.extend_sorted(synthetic_cdrs(sim.account("big"), calls, random.Random(5)))
+    runner = web.AppRunner(make_app(sim), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    probe = HealthProbe(site._server.sockets[0].getsockname()[1])
+    probe.start()
+    result: dict = {"calls": calls, "writes": writes}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "state.json"
+        state = StateFile(path)
+        ways = {"sliced": lambda: state.save(sim), "one_go": lambda: write_in_one_go(sim, path)}
+        samples: dict[str, dict[str, list[float]]] = {w: {"health": [], "write": []} for w in ways}
+        await asyncio.sleep(0.2)
+        for _ in range(writes):            # paired rounds: the two ways alternate
+            for way, write in ways.items():
+                probe.times = []
+                probe.recording = True
+                t0 = time.perf_counter()
+                await write()
+                samples[way]["write"].append((time.perf_counter() - t0) * 1000)
+                probe.recording = False
+                samples[way]["health"].extend(probe.times)
+                await asyncio.sleep(0.1)
+        result["file_mb"] = round(path.stat().st_size / 1e6, 1)
+    probe.running = False
+    probe.join(60)
+    await runner.cleanup()
+    pct = lambda xs, q: round(sorted(xs)[min(len(xs) - 1, int(len(xs) * q))], 1) if xs else None
+    for way, s in samples.items():
+        result[way] = {"health_n": len(s["health"]), "health_p50_ms": pct(s["health"], 0.5),
+                       "health_p99_ms": pct(s["health"], 0.99), "health_max_ms": pct(s["health"], 1.0),
+                       "write_ms_median": pct(s["write"], 0.5)}
+    return result
+
+
+if __name__ == "__main__":
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 150_000
+    w = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    print(json.dumps(asyncio.run(main(n, w))))
