@@ -23,7 +23,7 @@ import orjson
 from aiohttp import web
 
 from .journal import ACCOUNT_KEY, redact   # noqa: F401 (ACCOUNT_KEY: the providers import it from here)
-from .sim import SIM
+from .keys import SIM
 
 log = logging.getLogger("simulator.http")
 
@@ -136,6 +136,19 @@ def _page_token(request: web.Request, token: str) -> bool:
     return bool(given) and hmac.compare_digest(given.encode(), token.encode())
 
 
+def token_page(request: web.Request) -> web.Response:
+    """401 for a browser: a form that asks for the admin token."""
+    wrong = "token" in request.query
+    html = ("<!doctype html><html lang='en'><meta charset='utf-8'><meta name='viewport' content="
+            "'width=device-width'><title>pbx-simulator: admin token</title><body style='font:16px "
+            "system-ui;margin:3em auto;max-width:28em'><h1>pbx-simulator</h1><p>This server asks for "
+            "its admin token.</p>" + ("<p style='color:#a00'>That token is not it.</p>" if wrong else "")
+            + "<form method='get' action='/_sim/ui'><input name='token' type='password' autofocus "
+            "aria-label='admin token' style='font:inherit;width:100%'><p><button>Open the inspector"
+            "</button></p></form></body></html>")
+    return web.Response(text=html, status=401, content_type="text/html")
+
+
 def _refusal(sim, request: web.Request) -> web.StreamResponse | None:
     """What is answered before any handler runs: the admin token, then the body limit."""
     server = sim.config.server
@@ -146,7 +159,6 @@ def _refusal(sim, request: web.Request) -> web.StreamResponse | None:
             if not hmac.compare_digest(given.encode(), f"Bearer {server.admin_token}".encode()) \
                     and not _page_token(request, server.admin_token):
                 if path.startswith(PAGE_PATHS[0]):
-                    from .inspector.routes import token_page
                     return token_page(request)
                 return web.json_response({"error": "admin token required (Authorization: Bearer …)"}, status=401)
     length = request.content_length

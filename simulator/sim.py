@@ -10,7 +10,6 @@ import random
 import secrets
 from datetime import datetime, timezone
 
-from aiohttp import web
 
 from .config import AccountConfig, ConfigError, SimConfig
 from .core.accounts import Account, AccountTable
@@ -21,11 +20,11 @@ from .core.policy import OutcomePolicy
 from .core.seed import build_state
 from .core.webhooks import WebhookDelivery, WebhookJournal
 from .journal import AccessLog, RequestJournal
+from .keys import SIM  # noqa: F401 (the app key lives apart; imported from here by the admin side)
 from .providers import Provider, all_providers
 
 log = logging.getLogger("simulator")
 
-SIM: web.AppKey["Simulator"] = web.AppKey("simulator")
 
 
 class AccountNotFound(KeyError):

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Awaitable, Callable
 
-from .handset import Handset, HandsetCalls
-from .models import CallRecord, Department, Employee, PauseRecord, Route
+from .handset import Handset, HandsetCalls, Interrupted as _Interrupted
+from .models import CallRecord, Department, Employee, Leg, PauseRecord, Route
 from .office import Office
 from .policy import NO_ANSWER_RING_S, Reaction
 
@@ -87,19 +87,6 @@ class CallScript:
 
 
 # ---- live calls ----------------------------------------------------------------------------
-
-@dataclass(eq=False)
-class Leg:
-    id: str
-    kind: str                        # employee / client
-    number: str                      # ext for employees, the dialled number for clients
-    employee_id: int | None = None
-    parent_id: str | None = None     # the department (parent) call this leg belongs to
-    rang_at: float = 0.0
-    answered_at: float | None = None
-    ended_at: float | None = None
-    result: str = "ringing"          # ringing / answered / no_answer / cancelled / busy / unavailable / ended / transferred
-
 
 @dataclass(eq=False)
 class Call:
@@ -179,10 +166,6 @@ Listener = Callable[[CallEvent], None]
 # (account id, "employee.paused" / "employee.unpaused", the pause record)
 OfficeListener = Callable[[str, str, PauseRecord], None]
 Lookup = Callable[["Account", Call], Awaitable[None]]
-
-
-class _Interrupted(Exception):
-    pass
 
 
 def listed(pattern: str, number: str) -> bool:

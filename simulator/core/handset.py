@@ -14,12 +14,18 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .models import Leg
+
 if TYPE_CHECKING:
     from .accounts import Account
-    from .engine import Call, Leg
+    from .engine import Call
     from .models import Employee
 
 ACTIONS = ("answer", "transfer", "hangup", "hold")
+
+
+class Interrupted(Exception):
+    """A live call was hung up or ended while a step of it waited (the engine's and a handset's)."""
 
 
 class CallActionError(Exception):
@@ -87,7 +93,6 @@ class HandsetCalls:
 
     # ---- the call's side ------------------------------------------------------------------
     async def _next_action(self, call: "Call", expects: tuple[str, ...]) -> _Action:
-        from .engine import _Interrupted
         handset = call.handset
         if handset is None:
             handset = call.handset = Handset()
@@ -102,7 +107,7 @@ class HandsetCalls:
                 waiting.result().reply.set_exception(CallActionError(409, "the call was hung up"))
             else:
                 waiting.cancel()
-            raise _Interrupted
+            raise Interrupted
         return waiting.result()
 
     def _done(self, call: "Call", action: _Action, **detail: Any) -> None:
@@ -142,7 +147,6 @@ class HandsetCalls:
                             parent_id: str | None = None) -> tuple[str, "Leg | None"]:
         """A ringing phase of a manual call: every party of ``plan`` rings at once, until one of
         them answers or a hang-up. Returns what ``CallEngine._ring`` returns."""
-        from .engine import Leg
         legs: list[Leg] = []
         call.state = "ringing"
         seen: set[tuple[str, str]] = set()
@@ -183,7 +187,6 @@ class HandsetCalls:
 
     async def _talk_by_hand(self, account: "Account", call: "Call", leg: "Leg") -> None:
         """The conversation of a manual call: transfers until a hang-up."""
-        from .engine import Leg
         while True:
             action = await self._next_action(call, ("transfer",))
             target = account.state.find_employee(str(action.args.get("to") or ""))

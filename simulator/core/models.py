@@ -253,3 +253,18 @@ class CallRecord:
     @property
     def transfer_history(self) -> str:
         return " > ".join(self.transfers)
+
+
+# ---- live calls ----------------------------------------------------------------------------
+
+@dataclass(eq=False)
+class Leg:
+    id: str
+    kind: str                        # employee / client
+    number: str                      # ext for employees, the dialled number for clients
+    employee_id: int | None = None
+    parent_id: str | None = None     # the department (parent) call this leg belongs to
+    rang_at: float = 0.0
+    answered_at: float | None = None
+    ended_at: float | None = None
+    result: str = "ringing"          # ringing / answered / no_answer / cancelled / busy / unavailable / ended / transferred

@@ -19,7 +19,7 @@ from aiohttp import web
 
 from ..admin.office import STATES, office_json
 from ..admin.routes import call_json, cdr_json
-from ..http import PAGE_COOKIE
+from ..http import PAGE_COOKIE, token_page
 from ..sim import SIM, Simulator
 
 routes = web.RouteTableDef()
@@ -219,19 +219,6 @@ async def example(request: web.Request) -> web.StreamResponse:
     if not name.endswith(".yaml") or "/" in name or name.startswith(".") or not path.is_file():
         raise web.HTTPNotFound(text=json.dumps({"error": f"no example {name!r}"}), content_type="application/json")
     return web.Response(text=path.read_text("utf-8"), content_type="text/yaml", charset="utf-8")
-
-
-def token_page(request: web.Request) -> web.Response:
-    """401 for a browser: a form that asks for the admin token."""
-    wrong = "token" in request.query
-    html = ("<!doctype html><html lang='en'><meta charset='utf-8'><meta name='viewport' content="
-            "'width=device-width'><title>pbx-simulator: admin token</title><body style='font:16px "
-            "system-ui;margin:3em auto;max-width:28em'><h1>pbx-simulator</h1><p>This server asks for "
-            "its admin token.</p>" + ("<p style='color:#a00'>That token is not it.</p>" if wrong else "")
-            + "<form method='get' action='/_sim/ui'><input name='token' type='password' autofocus "
-            "aria-label='admin token' style='font:inherit;width:100%'><p><button>Open the inspector"
-            "</button></p></form></body></html>")
-    return web.Response(text=html, status=401, content_type="text/html")
 
 
 __all__ = ["PARTS", "TABS", "setup_inspector", "token_page", "decoded_body", "verdict"]

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from ...core.recordings import mp3_bytes
 from ...http import ACCOUNT_KEY, json_response, rendered
-from ...sim import SIM
+from ...keys import SIM
 from .auth import PROVIDER_ID, authenticate, record_key_valid
 from .errors import CloudPbxError, InvalidParameters, InvalidToken, RecordingNotFound
 from .models import (

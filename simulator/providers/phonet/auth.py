@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from ...http import ACCOUNT_KEY
-from ...sim import SIM
+from ...keys import SIM
 from .errors import Forbidden, HostMismatch, InvalidCredentials
 from .state import Session, phonet_state, setting
 

@@ -17,7 +17,7 @@ from ...body import BodyError, read_json
 from ...core.models import Contact, Note
 from ...core.recordings import mp3_bytes
 from ...http import ACCOUNT_KEY, account_endpoint, json_response, rendered
-from ...sim import SIM
+from ...keys import SIM
 from . import auth
 from .errors import (BadRequest, CallNotFound, ContactNotFound, NoteNotFound, PhonetError,
                      RecordNotFound, UnsupportedMediaType, UserNotFound)

@@ -23,7 +23,7 @@ import jwt
 from aiohttp import web
 
 from ...http import ACCOUNT_KEY, account_endpoint
-from ...sim import SIM
+from ...keys import SIM
 from .errors import ALREADY_UPDATED, BAD_TOKEN, EXPIRED, HEADER_REQUIRED, INVALID_TYPE, Forbidden, T2Error
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ from aiohttp import web
 from ...core.models import BlacklistEntry
 from ...core.recordings import mp3_bytes, transcript
 from ...http import rendered
-from ...sim import SIM
+from ...keys import SIM
 from .auth import ACCESS, REFRESH, company_id, issue_pair, requires
 from .errors import (EMPLOYEE_NOT_FOUND, RECORD_NOT_FOUND, TRANSCRIPTION_NOT_FOUND, MissingParameter,
                      ObjectNotFound, WrongParameter, json_response)

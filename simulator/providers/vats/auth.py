@@ -14,7 +14,7 @@ from aiohttp import web
 
 from ...core.accounts import Account
 from ...http import ACCOUNT_KEY, account_endpoint
-from ...sim import SIM
+from ...keys import SIM
 from .errors import CrmDisabled, CrmSwitchedOff, InvalidToken, VatsError
 
 PROVIDER_ID = "vats"

@@ -12,7 +12,7 @@ from aiohttp import web
 from ...http import json_response, rendered
 from ...core.accounts import Account
 from ...core.recordings import mp3_bytes
-from ...sim import SIM
+from ...keys import SIM
 from .auth import authorized
 from .errors import NotFound, ValidationFailed
 from .models import (
