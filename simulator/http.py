@@ -9,7 +9,6 @@ and no input gets a 500.
 
 from __future__ import annotations
 
-import copy
 import functools
 import hmac
 import inspect
@@ -83,42 +82,6 @@ def account_endpoint(handler: Callable, authenticate: Callable[[web.Request], An
             except error as err:
                 return err.response()
     return endpoint
-
-
-class RenderedRows:
-    """The rows of a list answer (vats users, t2 employees ...) kept with what they were
-    made from, rendered and serialised again only when that changes.
-
-    The caller computes ``key`` from the live state on every request, with C-level getters
-    (``operator.attrgetter`` over the objects: a tenth of what rendering and serialising
-    the rows costs), and ``rendered`` compares it with the kept rows' key by ``==``. So the
-    rows must be a function of the key's values under ``==`` (str fields as they are,
-    flags through ``bool()``, numbers through ``int()``); the kept key is a deep copy, so a
-    dict or list changed in place (a scenario, a test reaching into the state) is seen."""
-
-    __slots__ = ("key", "rows", "items", "whole", "answers")
-
-    def __init__(self, key: Any, rows: list, items: list, whole: Any) -> None:
-        self.key, self.rows = key, rows
-        self.items = items     # what to serialise for each row (an orjson.Fragment, or the row)
-        self.whole = whole     # what to serialise for the list of them all
-        self.answers: dict[Any, Any] = {}   # whole answers made of these rows, by what the handler says
-
-
-def rendered(memos: dict, name: str, key: Any, render: Callable[[], list]) -> RenderedRows:
-    """The rows ``render()`` makes, kept in ``memos`` (``Account.row_memos``) under ``name``."""
-    kept = memos.get(name)
-    if kept is not None and kept.key == key:
-        return kept
-    rows = render()
-    try:
-        items = [orjson.Fragment(orjson.dumps(row)) for row in rows]
-        whole = orjson.Fragment(orjson.dumps(rows))
-    except TypeError:   # past orjson (integers over 64 bits ...): serialised on every answer
-        memos.pop(name, None)
-        return RenderedRows(key, rows, rows, rows)
-    kept = memos[name] = RenderedRows(copy.deepcopy(key), rows, items, whole)
-    return kept
 
 
 # What a browser opens (the inspector page, its files, the live event stream) cannot carry an

@@ -31,8 +31,6 @@ class Account:
     id_rng: random.Random | None = None
     # per-account switches the admin API flips (vats "CRM disabled" ...)
     switches: dict[str, Any] = field(default_factory=dict)
-    # list answers' rows as last rendered (``http.rendered``): a cache, not state
-    row_memos: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     # set by the provider: awaited before an external call is routed (vats/cloudpbx contact,
     # phonet call.settings); it may set call.contact_name / call.responsible_id
     lookup: Callable[["Account", "Call"], Awaitable[None]] | None = None

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from operator import attrgetter
 from typing import TYPE_CHECKING, Iterator
 
 from aiohttp import web
@@ -192,8 +191,6 @@ def _window(params: dict[str, str], period: str | None, now: float, utc_offset: 
 
 # ---- rendering --------------------------------------------------------------------------------
 
-# what employee_json shows (``http.rendered``'s key)
-EMPLOYEE_KEY = attrgetter("id", "login", "name", "ext", "direct_number", "email")
 
 
 def employee_json(emp: "Employee") -> dict:

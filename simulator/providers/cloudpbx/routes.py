@@ -12,13 +12,12 @@ from aiohttp import web
 
 
 from ...core.recordings import mp3_bytes
-from ...http import ACCOUNT_KEY, json_response, rendered
+from ...http import ACCOUNT_KEY, json_response
 from ...keys import SIM
 from .auth import PROVIDER_ID, authenticate, record_key_valid
 from .errors import CloudPbxError, InvalidParameters, InvalidToken, RecordingNotFound
 from .models import (
     BASE_PATH,
-    EMPLOYEE_KEY,
     RECORD_PATH,
     employee_json,
     group_json,
@@ -45,10 +44,8 @@ def ok() -> web.Response:
 # ---- commands ---------------------------------------------------------------------------------
 
 async def accounts(sim: "Simulator", account: "Account", params: Params) -> web.Response:
-    employees = account.state.employees.values()
-    rows = rendered(account.row_memos, "accounts", tuple(map(EMPLOYEE_KEY, employees)),
-                    lambda: [employee_json(e) for e in sorted(employees, key=lambda e: e.id)])
-    return json_response(rows.whole)
+    employees = sorted(account.state.employees.values(), key=lambda e: e.id)
+    return json_response([employee_json(e) for e in employees])
 
 
 async def groups(sim: "Simulator", account: "Account", params: Params) -> web.Response:

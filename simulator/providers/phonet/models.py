@@ -8,7 +8,6 @@ see README.md next to this file for each choice.
 from __future__ import annotations
 
 import re
-from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr, ValidationError
@@ -136,7 +135,6 @@ def _ext_key(emp: "Employee"):
     return (0, int(emp.ext), emp.ext) if emp.ext.isdigit() else (1, 0, emp.ext)
 
 
-USER_KEY = attrgetter("id", "name", "ext", "email")   # what users() shows (``http.rendered``'s key)
 
 
 def users(account: "Account") -> list[dict]:

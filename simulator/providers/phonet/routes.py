@@ -16,12 +16,12 @@ from aiohttp import web
 from ...body import BodyError, read_json
 from ...core.models import Contact, Note
 from ...core.recordings import mp3_bytes
-from ...http import ACCOUNT_KEY, account_endpoint, json_response, rendered
+from ...http import ACCOUNT_KEY, account_endpoint, json_response
 from ...keys import SIM
 from . import auth
 from .errors import (BadRequest, CallNotFound, ContactNotFound, NoteNotFound, PhonetError,
                      RecordNotFound, UnsupportedMediaType, UserNotFound)
-from .models import (NOTE_TEMPLATE, USER_KEY, AuthorizeBody, BatchBody, CallViews, ContactBody, MakeCallBody,
+from .models import (NOTE_TEMPLATE, AuthorizeBody, BatchBody, CallViews, ContactBody, MakeCallBody,
                      NoteBody, TelerIndex, add_fields, digits, ms, numbers_match, parse,
                      phone_digits, render_contact, render_note, replace_fields, sync_core, teler, users)
 from .state import phonet_state, setting
@@ -335,8 +335,7 @@ async def users_calls(request: web.Request, account: "Account") -> web.StreamRes
 
 @session
 def users_list(request: web.Request, account: "Account") -> web.StreamResponse:
-    key = tuple(map(USER_KEY, account.state.employees.values()))
-    return reply(rendered(account.row_memos, "users", key, lambda: users(account)).whole)
+    return reply(users(account))
 
 
 @session

@@ -268,14 +268,7 @@ class Directory:
         return self.multichannel.get(normalize_number(number))
 
 
-# what employee_json shows of an employee (``http.rendered``'s key)
-EMPLOYEE_KEY = attrgetter("id", "first_name", "name", "last_name", "direct_number", "mobile", "ext", "email")
 EMPLOYEE_ID = attrgetter("id")
-
-
-def departments_key(departments: Iterable) -> tuple:
-    """What employee_json shows of the departments: their order, names and members."""
-    return tuple((d.name, tuple([m.employee_id for m in d.members])) for d in departments)
 
 
 def employee_json(emp: Employee, groups: list) -> dict:

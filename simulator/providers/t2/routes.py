@@ -10,12 +10,11 @@ from aiohttp import web
 
 from ...core.models import BlacklistEntry
 from ...core.recordings import mp3_bytes, transcript
-from ...http import rendered
 from ...keys import SIM
 from .auth import ACCESS, REFRESH, company_id, issue_pair, requires
 from .errors import (EMPLOYEE_NOT_FOUND, RECORD_NOT_FOUND, TRANSCRIPTION_NOT_FOUND, MissingParameter,
                      ObjectNotFound, WrongParameter, json_response)
-from .models import (EMPLOYEE_ID, EMPLOYEE_KEY, DUPLICATE_BLACK_LIST_NUMBER, departments_key, JAVA_LONG_MAX, MISSED_SORT_FIELDS, RECORD_SORT_FIELDS, STRING, SUCCESS,
+from .models import (EMPLOYEE_ID, DUPLICATE_BLACK_LIST_NUMBER, JAVA_LONG_MAX, MISSED_SORT_FIELDS, RECORD_SORT_FIELDS, STRING, SUCCESS,
                      Directory, ManagerBody, Query, RecordFilter, blacklist_ids, blacklist_json, call_records,
                      common_statistics, employee_json, journal_statistics, live_call_json, manager_json,
                      missed_calls, parse_msisdn, save_manager)
@@ -67,11 +66,9 @@ def employees(request: web.Request, account: "Account") -> web.Response:
     """GET /employees"""
     state = account.state
 
-    def rows() -> list[dict]:
-        groups = state.departments_by_employee()
-        return [employee_json(e, groups.get(e.id, ())) for e in sorted(state.employees.values(), key=EMPLOYEE_ID)]
-    key = (tuple(map(EMPLOYEE_KEY, state.employees.values())), departments_key(state.departments.values()))
-    return json_response(rendered(account.row_memos, "employees", key, rows).whole)
+    groups = state.departments_by_employee()
+    return json_response([employee_json(e, groups.get(e.id, ()))
+                          for e in sorted(state.employees.values(), key=EMPLOYEE_ID)])
 
 
 @requires(ACCESS)

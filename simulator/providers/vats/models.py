@@ -8,7 +8,6 @@ this package's README.
 from __future__ import annotations
 
 import copy
-import operator
 import re
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -101,27 +100,21 @@ def query_int(query, name: str, default: int | None, minimum: int = 0) -> int | 
 
 # ---- lists: search / start / limit and the items + info envelope (seed §3.2) ---------------
 
-def page(request: web.Request, items: list[dict], fields: tuple[str, ...], bodies: list | None = None) -> web.Response:
-    """A list answer (seed §2): ``search`` in ``fields``, then ``start``/``limit``. ``bodies``:
-    what to write for each item when not the item itself (``http.rendered``'s)."""
-    return json_response(page_data(request.query, items, fields, bodies))
-
-
-def page_data(query, items: list[dict], fields: tuple[str, ...], bodies: list | None = None) -> dict:
+def page(request: web.Request, items: list[dict], fields: tuple[str, ...]) -> web.Response:
+    """A list answer (seed §2): ``search`` in ``fields``, then ``start``/``limit``."""
+    query = request.query
     search = query.get("search", "")
     start = query_int(query, "start", 0)
     limit = query_int(query, "limit", 0)   # 0 or absent: everything from start
-    if bodies is None:
-        bodies = items
     if search:
         needle = search.lower()
-        bodies = [b for i, b in zip(items, bodies) if any(needle in str(i.get(f, "")).lower() for f in fields)]
-    total = len(bodies)
-    chunk = bodies[start:start + limit] if limit else bodies[start:]
+        items = [i for i in items if any(needle in str(i.get(f, "")).lower() for f in fields)]
+    total = len(items)
+    chunk = items[start:start + limit] if limit else items[start:]
     info: dict[str, Any] = {"search": search, "start": start, "limit": limit or total, "total": total}
     if limit and start + limit < total:
         info["next"] = start + limit
-    return {"items": chunk, "info": info}
+    return json_response({"items": chunk, "info": info})
 
 
 # ---- employees -------------------------------------------------------------------------------
@@ -150,9 +143,6 @@ def render_user(emp: Employee) -> dict:
             "mobile_redirect": mobile_redirect}
 
 
-# what render_user shows (``http.rendered``'s key): it renders the redirect's values through bool()/int()
-USER_KEY = operator.attrgetter("login", "name", "position", "ext", "direct_number", "email", "role", "mobile",
-                               "mobile_redirect")
 USER_SEARCH = ("login", "name", "position", "ext", "telnum", "email", "mobile")
 
 

@@ -6,10 +6,9 @@ state or place a call through the engine, render. The endpoint inventory is in R
 
 from __future__ import annotations
 
-import orjson
 from aiohttp import web
 
-from ...http import json_response, rendered
+from ...http import json_response
 from ...core.accounts import Account
 from ...core.recordings import mp3_bytes
 from ...keys import SIM
@@ -20,7 +19,6 @@ from .models import (
     GROUP_SEARCH,
     SIM_SEARCH,
     TELNUM_SEARCH,
-    USER_KEY,
     USER_SEARCH,
     GroupCreate,
     GroupMembersEdit,
@@ -38,7 +36,6 @@ from .models import (
     history_csv_line,
     inner_csv_line,
     page,
-    page_data,
     parse_blacklist,
     read_body,
     render_blacklist,
@@ -131,19 +128,7 @@ async def makecall(request: web.Request, account: Account) -> web.Response:
 @routes.get(BASE_PATH + "/users")
 @authorized
 def users_list(request: web.Request, account: Account) -> web.Response:
-    employees = account.state.employees.values()
-    users = rendered(account.row_memos, "users", tuple(map(USER_KEY, employees)),
-                     lambda: [render_user(e) for e in employees])
-    if request.query_string:
-        return page(request, users.rows, USER_SEARCH, users.items)
-    everyone = users.answers.get("everyone")   # no search, no paging: what most clients ask
-    if everyone is None:
-        try:
-            everyone = users.answers["everyone"] = orjson.Fragment(orjson.dumps(
-                page_data({}, users.rows, USER_SEARCH, users.items)))
-        except TypeError:   # rows past orjson: made each time
-            return page(request, users.rows, USER_SEARCH, users.items)
-    return json_response(everyone)
+    return page(request, [render_user(e) for e in account.state.employees.values()], USER_SEARCH)
 
 
 @routes.post(BASE_PATH + "/users")

@@ -1,15 +1,12 @@
-"""List answers keep their rendered rows (``http.rendered``: vats and phonet users, t2 employees,
-cloudpbx accounts) only while what they show is unchanged: whatever changes an employee or a department in place — a handler, the engine, a
-test reaching into the state — the next answer shows it, byte for byte what rendering anew
-gives."""
+"""List answers (vats and phonet users, t2 employees, cloudpbx accounts) show the state as it is:
+whatever changes an employee or a department in place — a handler, the engine, a test reaching
+into the state — the next answer shows it, byte for byte what rendering anew gives."""
 
 from __future__ import annotations
 
-import orjson
 import pytest
 
 from simulator.core.models import DepartmentMember, Employee
-from simulator.http import rendered
 from simulator.providers.cloudpbx.models import employee_json as cloudpbx_employee
 from simulator.providers.phonet.models import users as phonet_users
 from simulator.providers.t2.models import employee_json as t2_employee
@@ -115,15 +112,6 @@ async def test_vats_search_and_paging_over_kept_rows(client, sim):
     assert body["items"] == [render_user(emp)] and body["info"]["total"] == 1
     body = await (await client.get("/crmapi/v1/users?start=1&limit=2", headers=headers)).json()
     assert body["items"] == _fresh(sim, "vats")[1:3] and body["info"]["next"] == 3
-
-
-def test_rows_past_orjson_are_serialised_every_time():
-    memos: dict = {}
-    kept = rendered(memos, "rows", (1,), lambda: [{"n": 2 ** 70}])
-    assert kept.whole == [{"n": 2 ** 70}] and "rows" not in memos
-    kept = rendered(memos, "rows", (1,), lambda: [{"n": 1}])
-    assert orjson.dumps(kept.whole) == b'[{"n":1}]' and memos["rows"] is kept
-    assert rendered(memos, "rows", (1,), lambda: pytest.fail("rendered again")) is kept
 
 
 @pytest.mark.openapi_unchecked("a name no provider would send: the fallback serialiser is under test")
