@@ -29,8 +29,11 @@ class CommandGroup(click.Group):
     for the scenario runner's imports at start-up."""
 
     lazy = {"run": "simulator.scenarios.cli:run_command",
+            "examples": "simulator.scenarios.cli:examples_command",
             "check-crm": "simulator.scenarios.cli:check_crm_command",
-            "traffic": "simulator.scenarios.cli:traffic_command"}
+            "traffic": "simulator.scenarios.cli:traffic_command",
+            "wait": "simulator.remote:wait_command",
+            "accounts": "simulator.remote:accounts_command"}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [*super().list_commands(ctx), *self.lazy]

@@ -11,6 +11,7 @@ import secrets
 from datetime import datetime, timezone
 
 
+from . import assets
 from .config import AccountConfig, ConfigError, SimConfig
 from .core.accounts import Account, AccountTable
 from .core.clock import Clock
@@ -48,6 +49,7 @@ class Simulator:
         self.access_log = AccessLog(logging.getLogger("simulator.access"))
         self.requests = RequestJournal(config.server.journal_size, self.access_log)
         self.providers: dict[str, Provider] = all_providers()
+        assets.check(self.providers.values())   # a broken installation stops here, not later
         self.accounts: AccountTable = AccountTable()
         self.account_configs: dict[str, AccountConfig] = {}
         self.public_url = (config.server.public_url or

@@ -9,6 +9,7 @@ from datetime import datetime
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .. import assets
 from ..body import BodyError, read_json
 from ..config import AccountConfig, ConfigError, CrmTarget
 from ..core.clock import parse_duration
@@ -466,8 +467,7 @@ async def call_recording(request: web.Request) -> web.Response:
 @routes.get(r"/_sim/openapi/{name:[A-Za-z0-9_-]+}.json")
 async def openapi_document(request: web.Request) -> web.Response:
     """``schemas/openapi/{name}.json``: ``admin`` (this API) and the providers' documents."""
-    from ..core.webhooks import SCHEMAS_DIR
-    path = SCHEMAS_DIR / "openapi" / f"{request.match_info['name']}.json"
-    if not path.is_file():
-        return _error(404, f"no OpenAPI document {request.match_info['name']!r}")
-    return web.Response(body=path.read_bytes(), content_type="application/json", charset="utf-8")
+    name = request.match_info["name"]
+    if name not in assets.openapi_names(request.app[SIM].providers):
+        return _error(404, f"no OpenAPI document {name!r}")
+    return web.Response(body=assets.openapi_document(name), content_type="application/json", charset="utf-8")

@@ -23,18 +23,17 @@ from collections import deque
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 import aiohttp
 from jsonschema import Draft202012Validator
 
+from ..assets import AssetError, answer_schema
 from .clock import Clock
 
 log = logging.getLogger("simulator.webhooks")
 
-SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
 USER_AGENT = "pbx-simulator"
 ANSWER_LIMIT = 65536            # bytes of a CRM's answer read and journaled
 CONNECTIONS = 512               # open connections to CRMs in all (aiohttp's default is 100)
@@ -110,11 +109,10 @@ class WebhookAttempt:
 
 
 @lru_cache(maxsize=64)
-def _validator(provider: str, hook: str) -> Draft202012Validator | None:
-    path = SCHEMAS_DIR / "crm" / provider / f"{hook}.json"
-    if not path.is_file():
-        return None
-    return Draft202012Validator(json.loads(path.read_text("utf-8")))
+def _validator(provider: str, hook: str) -> Draft202012Validator:
+    """Every hook has an answer schema; a missing one raises ``AssetError`` (it never means
+    "no rules", which would pass any answer)."""
+    return Draft202012Validator(answer_schema(provider, hook))
 
 
 def check_answer(provider: str, hook: str, status: int | None, text: str,
@@ -128,8 +126,6 @@ def check_answer(provider: str, hook: str, status: int | None, text: str,
     if not 200 <= status < 300:
         violations.append(f"{hook}: answered HTTP {status}, expected 200")
     validator = _validator(provider, hook)
-    if not expects_json and validator is None:
-        return violations, None
     stripped = text.strip()
     if not stripped:
         if expects_json:
@@ -141,15 +137,14 @@ def check_answer(provider: str, hook: str, status: int | None, text: str,
         if expects_json:
             violations.append(f"{hook}: answer is not valid JSON")
         return violations, None
-    if validator is not None:
-        for err in sorted(validator.iter_errors(answer), key=lambda e: list(e.path)):
-            where = ".".join(str(p) for p in err.path)
-            if err.validator == "required":
-                missing = err.message.split("'")[1] if "'" in err.message else err.message
-                name = f"{where}.{missing}" if where else missing
-                violations.append(f"{hook}: {name} missing")
-            else:
-                violations.append(f"{hook}: {where or 'answer'}: {err.message}")
+    for err in sorted(validator.iter_errors(answer), key=lambda e: list(e.path)):
+        where = ".".join(str(p) for p in err.path)
+        if err.validator == "required":
+            missing = err.message.split("'")[1] if "'" in err.message else err.message
+            name = f"{where}.{missing}" if where else missing
+            violations.append(f"{hook}: {name} missing")
+        else:
+            violations.append(f"{hook}: {where or 'answer'}: {err.message}")
     return violations, answer
 
 
@@ -388,8 +383,12 @@ class WebhookDelivery:
         entry.latency_ms = round((_perf.perf_counter() - started) * 1000, 2)
         if entry.status is not None and entry.error is None:
             entry.delivered = 200 <= entry.status < 300
-            violations, answer = check_answer(hook.provider, hook.hook, entry.status,
-                                              entry.response_body, hook.expects_json)
+            try:
+                violations, answer = check_answer(hook.provider, hook.hook, entry.status,
+                                                  entry.response_body, hook.expects_json)
+            except AssetError as err:   # a hook without its schema: judged failed, not passed
+                log.error("%s", err)
+                violations, answer = [f"{hook.hook}: cannot check the answer: {err}"], None
             entry.answer = answer
             entry.contract = {"ok": not violations, "violations": violations}
         else:

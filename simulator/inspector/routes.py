@@ -9,7 +9,6 @@ import hmac
 import json
 from datetime import datetime, timedelta, timezone
 from importlib import resources
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -17,6 +16,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from .. import assets
 from ..admin.office import STATES, office_json
 from ..admin.routes import call_json, cdr_json
 from ..http import PAGE_COOKIE, token_page
@@ -32,8 +32,6 @@ STATE_TEXT = {"talking": "talking", "on_hold": "on hold", "calling": "dialling",
 FINISHED_SHOWN = 25          # finished calls in the calls view
 WEBHOOKS_SHOWN = 200         # newest webhook attempts in the webhooks view
 REQUESTS_SHOWN = 200
-# the example scenarios the repository ships beside the package
-EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 STATIC = {"app.js": "application/javascript", "style.css": "text/css"}
 
 
@@ -172,7 +170,7 @@ def context(request: web.Request, views: tuple[str, ...]) -> dict[str, Any]:
         rows.reverse()
         ctx["requests"] = rows[:REQUESTS_SHOWN]
     if "scenarios" in views:
-        ctx["examples"] = sorted(p.name for p in EXAMPLES_DIR.glob("*.yaml")) if EXAMPLES_DIR.is_dir() else []
+        ctx["examples"] = [node.name for node in assets.example_scenarios().values()]
     return ctx
 
 
@@ -215,10 +213,10 @@ async def static(request: web.Request) -> web.StreamResponse:
 async def example(request: web.Request) -> web.StreamResponse:
     """An example scenario's YAML, for the scenarios view to run or edit."""
     name = request.match_info["name"]
-    path = EXAMPLES_DIR / name
-    if not name.endswith(".yaml") or "/" in name or name.startswith(".") or not path.is_file():
+    node = assets.example_scenarios().get(name.removesuffix(".yaml")) if name.endswith(".yaml") else None
+    if node is None:
         raise web.HTTPNotFound(text=json.dumps({"error": f"no example {name!r}"}), content_type="application/json")
-    return web.Response(text=path.read_text("utf-8"), content_type="text/yaml", charset="utf-8")
+    return web.Response(text=node.read_text("utf-8"), content_type="text/yaml", charset="utf-8")
 
 
 __all__ = ["PARTS", "TABS", "setup_inspector", "token_page", "decoded_body", "verdict"]

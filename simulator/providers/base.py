@@ -26,6 +26,9 @@ class Provider:
     credential_keys: tuple[str, ...] = ()
     locale: str = "ru_RU"               # Faker locale of generated names and numbers
     utc_offset: float = 3.0             # the home time zone: periods, schedules, local times
+    # every webhook it sends, each with its CRM answer schema schemas/crm/<id>/<hook>.json
+    # (all read at start: a missing one stops the server instead of passing every answer)
+    answer_schemas: tuple[str, ...] = ()
 
     # ---- HTTP ------------------------------------------------------------------------------
     def setup_routes(self, app: web.Application) -> None:

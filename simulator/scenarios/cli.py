@@ -11,8 +11,9 @@ from pathlib import Path
 
 import click
 
+from .. import assets
 from ..core.clock import parse_duration
-from .loader import ScenarioError, load_scenario
+from .loader import ScenarioError, load_scenario, parse_scenario
 from .report import junit_xml, report_from_json, summary
 from .runner import clock_mode, providers_of
 
@@ -62,7 +63,9 @@ def _admin_headers(token: str | None) -> dict:
 # ---- run -------------------------------------------------------------------------------------
 
 @click.command("run")
-@click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("scenarios", nargs=-1, type=click.Path(dir_okay=False))
+@click.option("--example", "-e", "examples", multiple=True, metavar="NAME",
+              help="An example scenario shipped with pbx-sim, by name or number (see 'pbx-sim examples'); repeatable.")
 @click.option("--provider", "-p", default="all", show_default=True, callback=_providers,
               help="t2, vats, phonet, cloudpbx, a comma list, or all.")
 @click.option("--crm-url", default=None, help="Send webhooks to this CRM (default: a built-in recording CRM).")
@@ -75,18 +78,30 @@ def _admin_headers(token: str | None) -> dict:
 @click.option("--server", default=None, help="Run inside a running simulator (POST /_sim/scenarios/run).")
 @click.option("--admin-token", default=None, envvar="PBX_SIM_ADMIN_TOKEN", help="The server's admin token.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only failures and the summary.")
-def run_command(scenarios, provider, crm_url, crm_timeout, speed, junit_path, server, admin_token, quiet):
+def run_command(scenarios, examples, provider, crm_url, crm_timeout, speed, junit_path, server, admin_token, quiet):
     """Run YAML call scenarios and check their expectations.
 
     \b
     Example:
+      pbx-sim run --example 01_incoming_answered
       pbx-sim run scenarios/01_incoming_answered.yaml
       pbx-sim run scenarios/*.yaml --provider vats --crm-url http://localhost:8000/pbx/hook
       pbx-sim run demo.yaml --speed real --crm-url http://localhost:8000/hook   # watch the pop-ups
       pbx-sim run scenarios/*.yaml --junit scenarios.xml --server http://127.0.0.1:8080
     """
+    if not scenarios and not examples:
+        raise click.UsageError("name scenario files or --example NAME ('pbx-sim examples' lists them)")
     loaded = []
     problems = []
+    for name in examples:
+        try:
+            node = assets.example_scenario(name)
+        except KeyError as err:
+            raise click.BadParameter(err.args[0], param_hint="--example") from None
+        try:
+            loaded.append(parse_scenario(node.read_text("utf-8"), f"example {node.name}"))
+        except ScenarioError as err:
+            problems.append(str(err))
     for path in scenarios:
         try:
             loaded.append(load_scenario(path))
@@ -149,6 +164,33 @@ async def _run_remote(server, loaded, provider, crm_url, crm_timeout, token):
                 raise click.ClickException(f"{server}: the answer is not JSON (is it a pbx-sim server?)") from None
             reports.extend(report_from_json(r) for r in data["reports"])
     return reports
+
+
+# ---- examples --------------------------------------------------------------------------------
+
+@click.command("examples")
+@click.option("--show", metavar="NAME", default=None, help="Print one example's YAML (to copy and edit).")
+def examples_command(show):
+    """List the example scenarios shipped with pbx-sim (run one with 'pbx-sim run --example NAME').
+
+    \b
+    Example:
+      pbx-sim examples
+      pbx-sim run --example 06_transfer --provider vats
+      pbx-sim examples --show 06 > my_transfer.yaml
+    """
+    if show:
+        try:
+            click.echo(assets.example_scenario(show).read_text("utf-8"), nl=False)
+        except KeyError as err:
+            raise click.BadParameter(err.args[0], param_hint="--show") from None
+        return
+    for name, node in assets.example_scenarios().items():
+        try:
+            title = parse_scenario(node.read_text("utf-8"), name).name
+        except ScenarioError:
+            title = "(invalid: pbx-sim run --example shows why)"
+        click.echo(f"{name:<28} {title}")
 
 
 # ---- check-crm -------------------------------------------------------------------------------

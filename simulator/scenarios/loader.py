@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as _dt
 from datetime import datetime
-import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -17,9 +16,9 @@ import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from .. import assets
 from .model import CALL_STEPS, PROVIDERS, Expectation, Scenario, Step
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "scenario.schema.json"
 
 
 class ScenarioError(Exception):
@@ -35,9 +34,8 @@ class ScenarioError(Exception):
         super().__init__("\n".join(lines))
 
 
-@lru_cache(maxsize=1)
 def schema() -> dict:
-    return json.loads(SCHEMA_PATH.read_text("utf-8"))
+    return assets.scenario_schema()
 
 
 @lru_cache(maxsize=1)

@@ -7,6 +7,7 @@ import json
 import pytest
 from aiohttp import web
 
+from simulator.assets import AssetError
 from simulator.core import webhooks as wh
 from simulator.core.clock import Clock
 from simulator.core.webhooks import Webhook, WebhookDelivery, check_answer
@@ -128,13 +129,10 @@ async def test_overflow_is_counted_not_silent(crm_app):
     await delivery.close()
 
 
-def test_contract_check_against_schema(tmp_path, monkeypatch):
-    schema_dir = tmp_path / "crm" / "demo"
-    schema_dir.mkdir(parents=True)
-    (schema_dir / "contact.json").write_text(json.dumps({
-        "type": "object", "required": ["contact_name", "responsible"],
-        "properties": {"contact_name": {"type": "string"}, "responsible": {"type": "string"}}}))
-    monkeypatch.setattr(wh, "SCHEMAS_DIR", tmp_path)
+def test_contract_check_against_schema(monkeypatch):
+    schema = {"type": "object", "required": ["contact_name", "responsible"],
+              "properties": {"contact_name": {"type": "string"}, "responsible": {"type": "string"}}}
+    monkeypatch.setattr(wh, "answer_schema", lambda provider, hook: schema)
     wh._validator.cache_clear()
     try:
         ok, answer = check_answer("demo", "contact", 200, '{"contact_name": "A", "responsible": "andy"}', True)
@@ -147,7 +145,22 @@ def test_contract_check_against_schema(tmp_path, monkeypatch):
         assert invalid == ["contact: answer is not valid JSON"]
         empty, _ = check_answer("demo", "contact", 500, "", True)
         assert empty == ["contact: answered HTTP 500, expected 200", "contact: empty answer, expected JSON"]
-        # an event without a schema: any 2xx body is fine
+        # a notification whose answer need not be JSON: a text body is fine, a JSON one is checked
         assert check_answer("demo", "event", 200, "whatever", False) == ([], None)
     finally:
         wh._validator.cache_clear()
+
+
+def test_a_hook_without_its_schema_is_an_error_not_a_pass():
+    """A missing schema file once counted as "no rules": every answer passed."""
+    with pytest.raises(AssetError, match="crm/vats/nonesuch.json is missing"):
+        check_answer("vats", "nonesuch", 200, '{"anything": 1}', True)
+
+
+async def test_delivery_judges_a_hook_without_schema_failed(crm_app):
+    delivery = delivery_for(Clock("manual"), crm_app["url"])
+    entry = await delivery.send(Webhook(account_id="a", provider="vats", hook="nonesuch", url=crm_app["url"],
+                                        body={"cmd": "nonesuch"}))
+    assert entry.delivered and not entry.contract["ok"]
+    assert entry.contract["violations"][0].startswith("nonesuch: cannot check the answer: ")
+    await delivery.close()

@@ -10,13 +10,13 @@ from xml.etree import ElementTree as ET
 import pytest
 from jsonschema import Draft202012Validator
 
-from simulator.scenarios.loader import SCHEMA_PATH, ScenarioError, load_scenario, parse_scenario
+from simulator.scenarios.loader import ScenarioError, load_scenario, parse_scenario, schema
 from simulator.scenarios.report import junit_xml, report_from_json
 from simulator.scenarios.runner import clock_mode, providers_of, run_scenario
 
 
 def test_the_schema_is_a_valid_json_schema():
-    Draft202012Validator.check_schema(json.loads(SCHEMA_PATH.read_text("utf-8")))
+    Draft202012Validator.check_schema(schema())
 
 
 def problems(text: str) -> list[tuple]:

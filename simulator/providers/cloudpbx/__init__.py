@@ -28,6 +28,7 @@ class CloudPbxProvider(Provider):
     base_path = "/sys/crm_api.wcgp"
     default_encoding = "form"
     credential_keys = ("token",)
+    answer_schemas = ("history", "event", "contact")
 
     def setup_routes(self, app: web.Application) -> None:
         routes.setup(app)

@@ -29,6 +29,7 @@ class PhonetProvider(Provider):
     default_encoding = "json"
     encodings = ("json",)   # every Phonet webhook is JSON (lookup, events, UTM arrays)
     credential_keys = ("api_key",)
+    answer_schemas = ("call.settings", "call.dial", "call.bridge", "call.hangup", "utm")
     locale = "uk_UA"       # +380 numbers, Ukrainian names
     utc_offset = 2.0       # Kyiv (winter time)
 

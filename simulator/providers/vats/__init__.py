@@ -28,6 +28,7 @@ class VatsProvider(Provider):
     base_path = "/crmapi/v1"
     default_encoding = "form"
     credential_keys = ("api_key",)
+    answer_schemas = ("history", "event", "contact", "rating")
 
     def setup_routes(self, app: web.Application) -> None:
         app.add_routes(routes)
