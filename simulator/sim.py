@@ -17,6 +17,7 @@ from .core.accounts import Account, AccountTable
 from .core.clock import Clock
 from .core.engine import Call, CallEngine, CallEvent, CallScript
 from .core.history import seed_history
+from .core.numbers import settle_numbers
 from .core.policy import OutcomePolicy
 from .core.seed import build_state
 from .core.webhooks import WebhookDelivery, WebhookJournal
@@ -102,6 +103,8 @@ class Simulator:
             raise ConfigError(str(err)) from None
         gen = cfg.seed.generate
         await seed_history(account, gen.calls, gen.days, now, self.seed)
+        # after the history (its draws stay those of the seed): one truth for every number
+        settle_numbers(account.state, {n.number for n in cfg.seed.numbers} | {s.number for s in cfg.seed.sims})
         provider.attach(self, account)
         return account
 

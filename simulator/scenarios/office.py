@@ -113,6 +113,9 @@ def account_config(scenario: Scenario, provider: str, account_id: str, crm_url: 
         # phonet times its webhooks by its own settings (§1.1), not by the CRM target
         settings.setdefault("lookup_timeout_ms", int(timeout * 1000))
         settings.setdefault("event_timeout_ms", int(timeout * 1000))
+    if provider == "cloudpbx":
+        # the office's cabinet has "route to the responsible" on (off by default, seed 4.3)
+        settings.setdefault("route_to_responsible", True)
     data = {"id": account_id, "provider": provider, "name": o["name"], "domain": DOMAINS[provider],
             "crm": crm, "settings": settings, "seed": seed_of(o)}
     return parse_config({"accounts": [data]}, f"{scenario.source}: account").accounts[0]

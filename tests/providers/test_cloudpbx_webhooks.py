@@ -103,6 +103,7 @@ async def test_json_encoding_when_the_account_says_so(sim, pointed):
 
 
 async def test_contact_responsible_routes_the_call(sim, pointed):
+    sim.account("cloudpbx").settings["route_to_responsible"] = True   # "activated in the cabinet"
     pointed.answer = lambda rec: ({"contact_name": "Менеджер ЗАО Рога и копыта", "responsible": "mike"}
                                   if rec.form["cmd"] == "contact" else None)
     cdr = await run(sim, sim.place_call("cloudpbx", "in", CLIENT, SALES_NUMBER,
@@ -118,6 +119,7 @@ async def test_contact_responsible_routes_the_call(sim, pointed):
 
 @pytest.mark.parametrize("responsible", ["702", "mike"])
 async def test_responsible_who_does_not_answer_falls_back_to_routing(sim, pointed, responsible):
+    sim.account("cloudpbx").settings["route_to_responsible"] = True
     pointed.answer = lambda rec: {"responsible": responsible} if rec.form["cmd"] == "contact" else None
     cdr = await run(sim, sim.place_call("cloudpbx", "in", CLIENT, SALES_NUMBER,
                                         script=CallScript(outcome="answered", answer="daria")))
@@ -126,12 +128,17 @@ async def test_responsible_who_does_not_answer_falls_back_to_routing(sim, pointe
     assert ("ACCEPTED", "daria") in events(pointed)
 
 
-async def test_route_to_responsible_can_be_switched_off(sim, pointed):
-    sim.account("cloudpbx").settings["route_to_responsible"] = False
+async def test_route_to_responsible_is_off_until_enabled(sim, pointed):
+    # the seed: routing to the responsible is "activated manually in the cabinet"
+    assert "route_to_responsible" not in sim.account("cloudpbx").settings
     pointed.answer = lambda rec: {"responsible": "mike"} if rec.form["cmd"] == "contact" else None
     cdr = await run(sim, sim.place_call("cloudpbx", "in", CLIENT, ANDY_NUMBER,
                                         script=CallScript(outcome="answered")))
     assert cdr.employee_ids == (emp_id(sim, "andy"),)
+    sim.account("cloudpbx").switches["route_to_responsible"] = True    # a switch turns it on too
+    cdr = await run(sim, sim.place_call("cloudpbx", "in", CLIENT, ANDY_NUMBER,
+                                        script=CallScript(outcome="answered", answer="mike")))
+    assert cdr.employee_ids == (emp_id(sim, "mike"),)
 
 
 @pytest.mark.parametrize("answer,ok", [
@@ -275,8 +282,9 @@ async def test_makecall_employee_does_not_pick_up(sim, client, pointed):
     ("missed", "Missed", ["OUTGOING", "CANCELLED"]),
     ("busy", "Busy", ["OUTGOING", "CANCELLED"]),
     ("unavailable", "NotAvailable", ["OUTGOING", "CANCELLED"]),
-    ("forbidden", "NotAllowed", []),
-    ("not_found", "NotFound", []),
+    # refused before the client's phone rang: still OUTGOING and a closing CANCELLED
+    ("forbidden", "NotAllowed", ["OUTGOING", "CANCELLED"]),
+    ("not_found", "NotFound", ["OUTGOING", "CANCELLED"]),
 ])
 async def test_outgoing_outcomes(sim, pointed, outcome, status, evs):
     cdr = await run(sim, sim.place_call("cloudpbx", "out", "", CLIENT, employee="daria",

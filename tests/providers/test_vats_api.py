@@ -13,7 +13,7 @@ from .test_vats_common import (  # noqa: F401  (fixtures)
 )
 
 ADMIN = {"login": "admin", "name": "Администратор", "position": "Администратор", "ext": "701",
-         "telnum": "", "email": "admin@example.com", "role": "admin", "mobile": "79998887766",
+         "telnum": "", "email": "admin@example.com", "role": "admin", "mobile": "79261234567",
          "mobile_redirect": {"enabled": False}}
 SALES = {"id": "sales", "name": "Отдел продаж", "ext": "600", "call_order": "ALL", "call_duration": 0,
          "users": [{"login": "admin", "name": "Администратор", "calls_enable": True},

@@ -17,7 +17,7 @@ from simulator.core.engine import Call
 KEY = "test-key"
 DOMAIN = "test.megapbx.ru"
 SALES_NUMBER = "74951110000"     # routes to the department "sales" (admin, anton, ivan; ALL)
-ANTON_NUMBER = "74952220000"     # routes to anton
+ANTON_NUMBER = "74957654321"     # routes to anton: his own number (telnum)
 CLIENT = "79101234567"
 MONDAY_NOON_UTC = datetime(2026, 1, 12, 12, 0, 0, tzinfo=timezone.utc)   # 15:00 in Moscow
 
@@ -32,7 +32,7 @@ def vats_config() -> dict:
             "seed": {
                 "employees": [
                     {"login": "admin", "ext": "701", "name": "Администратор", "position": "Администратор",
-                     "role": "admin", "email": "admin@example.com", "mobile": "79998887766"},
+                     "role": "admin", "email": "admin@example.com", "mobile": "79261234567"},   # its SIM
                     {"login": "anton", "ext": "702", "name": "Антон Петров", "email": "",
                      "direct_number": "74957654321", "mobile": "79161112233"},
                     {"login": "ivan", "ext": "703", "name": "Иван Сидоров", "email": "", "mobile": "79162223344"},

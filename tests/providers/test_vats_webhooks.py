@@ -95,7 +95,9 @@ async def test_busy_incoming(sim, wired):
     cdr = await finish(sim, incoming(sim, outcome="busy"))
     assert cdr.outcome == "busy"
     assert events(wired) == [("INCOMING", "anton"), ("CANCELLED", "anton")]
-    assert hooks(wired, "history")[0]["status"] == "Busy"
+    # Busy is "только исходящий" in the seed: an incoming call the client could not get
+    # through is Missed
+    assert hooks(wired, "history")[0]["status"] == "Missed"
 
 
 async def test_transferred_call(sim, wired):
@@ -226,7 +228,9 @@ async def test_click_to_call_client_does_not_talk(sim, api, wired, result, statu
 async def test_outgoing_refused_by_the_network(sim, wired, outcome, status):
     call = sim.place_call("vats", "out", "anton", CLIENT, employee="anton", script=CallScript(outcome=outcome))
     await finish(sim, call)
-    assert events(wired) == []
+    # OUTGOING and a closing CANCELLED, so a CRM pop-up opened by OUTGOING closes
+    assert events(wired) == [("OUTGOING", "anton"), ("CANCELLED", "anton")]
+    assert [h["cmd"] for h in hooks(wired)] == ["event", "event", "history"]
     assert hooks(wired, "history")[0]["status"] == status
 
 
@@ -278,7 +282,7 @@ async def test_disabled_number_rejects_calls(sim, api, wired):
     cdr = await finish(sim, incoming(sim))
     assert (cdr.outcome, cdr.destination) == ("not_found", "disabled")
     assert events(wired) == [] and hooks(wired, "contact") == []
-    assert hooks(wired, "history")[0]["status"] == "NotFound"
+    assert hooks(wired, "history")[0]["status"] == "Missed"     # NotFound is outgoing only
     await api.post(f"/telnums/{ANTON_NUMBER}/enabled")
     wired.received.clear()
     assert (await finish(sim, incoming(sim, talk_s=5))).outcome == "answered"
@@ -288,7 +292,7 @@ async def test_blacklisted_caller_is_blocked_and_counted(sim, api, wired):
     await api.post("/blacklist/telnums", json={"telnum": "7910*", "comment": "все 7910"})
     cdr = await finish(sim, incoming(sim))
     assert (cdr.outcome, cdr.destination) == ("blocked_blacklist", "blocked")
-    assert events(wired) == [] and hooks(wired, "history")[0]["status"] == "NotAllowed"
+    assert events(wired) == [] and hooks(wired, "history")[0]["status"] == "Missed"   # NotAllowed: outgoing only
     _, body = await api.get("/blacklist/telnums?with=statistics")
     assert {"telnum": "7910*", "comment": "все 7910", "week": 1, "year": 1} in body
     await sim.clock.advance("8d")

@@ -14,7 +14,7 @@ from aiohttp import web
 from ..base import Provider
 from . import routes
 from .errors import http_error_body
-from .webhooks import contact_lookup, event_hook, history_hook
+from .webhooks import contact_lookup, event_hook, history_hook, refused_hooks
 
 if TYPE_CHECKING:
     from ...core.accounts import Account
@@ -41,6 +41,8 @@ class CloudPbxProvider(Provider):
 
     def on_event(self, sim: "Simulator", account: "Account", event: "CallEvent") -> None:
         if event.type == "call.ended":
+            for refused in refused_hooks(account, event.call):
+                sim.webhooks.enqueue(refused)
             hook = history_hook(sim, account, event.call.cdr) if event.call.cdr else None
         else:
             hook = event_hook(account, event)

@@ -104,6 +104,27 @@ def event_hook(account: "Account", event: "CallEvent") -> Webhook | None:
 
 # ---- history ---------------------------------------------------------------------------------
 
+# an outgoing call the PBX refused before the client's phone rang
+REFUSED = frozenset({"forbidden", "not_found", "blocked_blacklist", "blocked_anonymous", "congestion",
+                     "max_sessions", "only_internal", "not_in_white_list"})
+
+
+def refused_hooks(account: "Account", call: "Call") -> list[Webhook]:
+    """A refused outgoing call (forbidden, not found, blocked) had no client leg, so nothing
+    was sent: an OUTGOING and a closing CANCELLED tell the CRM, so a pop-up the employee's
+    dialling opened closes."""
+    if (call.direction != "out" or call.outcome not in REFUSED or not account.crm.url
+            or any(lg.kind == "client" for lg in call.legs)):
+        return []
+    emp = account.state.employees.get(call.employee_id) if call.employee_id is not None else None
+    if emp is None:
+        return []
+    return [crm_hook(account, "event", {"type": kind, "phone": call.client, "diversion": call.trunk,
+                                        **_user_fields(emp.login, emp, None),
+                                        "direction": call.direction, "callid": call.id}, call.id)
+            for kind in ("OUTGOING", "CANCELLED")]
+
+
 def history_hook(sim: "Simulator", account: "Account", cdr: "CallRecord") -> Webhook | None:
     if cdr.direction not in ("in", "out") or cdr.outcome in SILENT_OUTCOMES or not account.crm.url:
         return None
@@ -129,8 +150,10 @@ def contact_lookup(sim: "Simulator"):
         attempt = await sim.webhooks.send(hook)
         if not attempt.delivered:
             return
-        # "route to the responsible manager" is a per-account switch (on unless set off)
-        routes = account.settings.get("route_to_responsible", True)
+        # "route to the responsible manager" is "activated manually in the cabinet" (seed
+        # 4.3): off until the account setting (or switch) route_to_responsible turns it on
+        routes = bool(account.switches.get("route_to_responsible",
+                                           account.settings.get("route_to_responsible", False)))
         apply_contact_answer(call, attempt.answer,
                              lambda ref: find_user(account.state, ref) if routes else None)
 

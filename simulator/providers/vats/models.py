@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator, Literal
 
 from aiohttp import web
+from multidict import MultiDict
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ...body import BodyError, read_form, read_json
@@ -60,6 +61,26 @@ async def read_body(request: web.Request) -> Any:
 VATS_REASONS = {"is not valid JSON": "invalid JSON", "is not a valid form": "invalid form"}
 
 
+async def list_params(request: web.Request):
+    """The parameters of a list or history GET: the query, over a JSON object in the body (the
+    seed's examples send them as a JSON body on GET; the query wins when both name one)."""
+    if not request.can_read_body:
+        return request.query
+    body = await read_body(request)
+    if not isinstance(body, dict) or not body:
+        return request.query
+    params = MultiDict((str(k), _param_text(v)) for k, v in body.items()
+                       if isinstance(v, (str, int, float)) and not isinstance(v, bool))
+    for key in set(request.query):
+        params.popall(key, None)
+    params.extend(request.query)
+    return params
+
+
+def _param_text(value: str | int | float) -> str:
+    return value if isinstance(value, str) else str(int(value)) if float(value).is_integer() else str(value)
+
+
 def _field_errors(err: ValidationError, prefix: str = "") -> dict[str, str]:
     out: dict[str, str] = {}
     for e in err.errors():
@@ -100,9 +121,10 @@ def query_int(query, name: str, default: int | None, minimum: int = 0) -> int | 
 
 # ---- lists: search / start / limit and the items + info envelope (seed §3.2) ---------------
 
-def page(request: web.Request, items: list[dict], fields: tuple[str, ...]) -> web.Response:
-    """A list answer (seed §2): ``search`` in ``fields``, then ``start``/``limit``."""
-    query = request.query
+def page(params, items: list[dict], fields: tuple[str, ...]) -> web.Response:
+    """A list answer (seed §2): ``search`` in ``fields``, then ``start``/``limit``; ``params``:
+    ``list_params`` (the query over a JSON body)."""
+    query = params
     search = query.get("search", "")
     start = query_int(query, "start", 0)
     limit = query_int(query, "limit", 0)   # 0 or absent: everything from start
@@ -226,7 +248,7 @@ class UserCreate(_UserFields):
         state = account.state
         self._check(state, None)
         ext = self.ext or state.free_ext(FIRST_EXT)
-        login = self.login or f"u{ext}"
+        login = self.login or free_login(state, f"u{ext}")
         if state.employee_by_login(login) is not None:
             raise ValidationFailed.field("login", "is taken")
         emp = Employee(id=state.next_id("employee", max(state.employees, default=0) + 1), login=login,
@@ -237,6 +259,16 @@ class UserCreate(_UserFields):
             emp.extra["password"] = "%012x" % account.rng.getrandbits(48)   # generated, never shown
         state.employees[emp.id] = emp
         return emp
+
+
+def free_login(state: AccountState, base: str) -> str:
+    """``base``, or ``base_2``, ``base_3`` … the first no employee has (a generated login is
+    never "taken")."""
+    logins = {e.login for e in state.employees.values()}
+    login, n = base, 2
+    while login in logins:
+        login, n = f"{base}_{n}", n + 1
+    return login
 
 
 class UserUpdate(_UserFields):

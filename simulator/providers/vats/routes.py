@@ -10,6 +10,7 @@ from aiohttp import web
 
 from ...http import json_response
 from ...core.accounts import Account
+from ...core.numbers import route_settled, sim_settled
 from ...core.recordings import mp3_bytes
 from ...keys import SIM
 from .auth import authorized
@@ -35,6 +36,7 @@ from .models import (
     find_user,
     history_csv_line,
     inner_csv_line,
+    list_params,
     page,
     parse_blacklist,
     read_body,
@@ -66,36 +68,37 @@ def csv(lines: list[str]) -> web.Response:
 
 # ---- 4. history ------------------------------------------------------------------------------
 
-def _history(request: web.Request, account: Account, inner: bool) -> tuple[HistoryQuery, str]:
+async def _history(request: web.Request, account: Account, inner: bool) -> tuple[HistoryQuery, str]:
     sim = request.app[SIM]
-    return HistoryQuery(request.query, sim.clock.timestamp(), account.utc_offset, inner), sim.public_url
+    params = await list_params(request)
+    return HistoryQuery(params, sim.clock.timestamp(), account.utc_offset, inner), sim.public_url
 
 
 @routes.get(BASE_PATH + "/history/csv")
 @authorized
 async def history_csv(request: web.Request, account: Account) -> web.Response:
-    query, base = _history(request, account, inner=False)
+    query, base = await _history(request, account, inner=False)
     return csv([history_csv_line(account, cdr, base) for cdr in query.records(account)])
 
 
 @routes.get(BASE_PATH + "/history/json")
 @authorized
 async def history_json(request: web.Request, account: Account) -> web.Response:
-    query, base = _history(request, account, inner=False)
+    query, base = await _history(request, account, inner=False)
     return ok([render_history(account, cdr, base) for cdr in query.records(account)])
 
 
 @routes.get(BASE_PATH + "/history/inner/csv")
 @authorized
 async def history_inner_csv(request: web.Request, account: Account) -> web.Response:
-    query, base = _history(request, account, inner=True)
+    query, base = await _history(request, account, inner=True)
     return csv([inner_csv_line(account, cdr, base) for cdr in query.records(account)])
 
 
 @routes.get(BASE_PATH + "/history/inner/json")
 @authorized
 async def history_inner_json(request: web.Request, account: Account) -> web.Response:
-    query, base = _history(request, account, inner=True)
+    query, base = await _history(request, account, inner=True)
     return ok([render_inner(account, cdr, base) for cdr in query.records(account)])
 
 
@@ -127,8 +130,9 @@ async def makecall(request: web.Request, account: Account) -> web.Response:
 
 @routes.get(BASE_PATH + "/users")
 @authorized
-def users_list(request: web.Request, account: Account) -> web.Response:
-    return page(request, [render_user(e) for e in account.state.employees.values()], USER_SEARCH)
+async def users_list(request: web.Request, account: Account) -> web.Response:
+    return page(await list_params(request), [render_user(e) for e in account.state.employees.values()],
+                USER_SEARCH)
 
 
 @routes.post(BASE_PATH + "/users")
@@ -228,7 +232,8 @@ async def dnd_off(request: web.Request, account: Account) -> web.Response:
 @authorized
 async def groups_list(request: web.Request, account: Account) -> web.Response:
     state = account.state
-    return page(request, [render_group(state, d) for d in state.departments.values()], GROUP_SEARCH)
+    return page(await list_params(request), [render_group(state, d) for d in state.departments.values()],
+                GROUP_SEARCH)
 
 
 @routes.post(BASE_PATH + "/groups")
@@ -273,7 +278,8 @@ async def groups_members(request: web.Request, account: Account) -> web.Response
 @routes.get(BASE_PATH + "/telnums")
 @authorized
 async def telnums_list(request: web.Request, account: Account) -> web.Response:
-    return page(request, [render_telnum(account, n) for n in account.state.numbers.values()], TELNUM_SEARCH)
+    return page(await list_params(request), [render_telnum(account, n) for n in account.state.numbers.values()],
+                TELNUM_SEARCH)
 
 
 @routes.get(BASE_PATH + "/telnums/{telnum}")
@@ -287,6 +293,7 @@ async def telnums_get(request: web.Request, account: Account) -> web.Response:
 async def telnums_route(request: web.Request, account: Account) -> web.Response:
     number = find_number(account.state, request.match_info["telnum"])
     number.route = TelnumRouteIn.parse(await read_body(request)).build(account, number)
+    route_settled(account.state, number)   # routed to a user: it is that user's telnum
     return ok(render_telnum(account, number))
 
 
@@ -310,7 +317,7 @@ async def telnums_disable(request: web.Request, account: Account) -> web.Respons
 @authorized
 async def sims_list(request: web.Request, account: Account) -> web.Response:
     state = account.state
-    return page(request, [render_sim(state, s) for s in state.sims.values()], SIM_SEARCH)
+    return page(await list_params(request), [render_sim(state, s) for s in state.sims.values()], SIM_SEARCH)
 
 
 @routes.get(BASE_PATH + "/sims/{telnum}")
@@ -325,6 +332,7 @@ async def sims_assign_user(request: web.Request, account: Account) -> web.Respon
     sim = find_sim(account.state, request.match_info["telnum"])
     emp = find_user(account.state, request.match_info["login"])
     sim.state, sim.employee_id = "user", emp.id
+    sim_settled(account.state, sim)        # the SIM's number is its user's mobile
     return no_content()
 
 
@@ -356,7 +364,7 @@ async def sims_delete(request: web.Request, account: Account) -> web.Response:
 @routes.get(BASE_PATH + "/blacklist/telnums")
 @authorized
 async def blacklist_list(request: web.Request, account: Account) -> web.Response:
-    with_ = request.query.get("with", "")
+    with_ = (await list_params(request)).get("with", "")
     if with_ not in ("", "statistics"):
         raise ValidationFailed.field("with", "must be statistics")
     now = request.app[SIM].clock.timestamp()

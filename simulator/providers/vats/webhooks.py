@@ -12,19 +12,24 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ...core.engine import Leg
 from ...core.webhooks import Webhook
 from ..base import apply_contact_answer
 from .models import call_user, compact_z, record_url
 
 if TYPE_CHECKING:
     from ...core.accounts import Account
-    from ...core.engine import Call, CallEvent, Leg
+    from ...core.engine import Call, CallEvent
     from ...core.models import CallRecord, Employee
     from ...sim import Simulator
 
 PROVIDER_ID = "vats"
 
-# core outcome → history status (seed §2.1)
+# core outcome → history status (seed §2.1). Busy, NotAvailable, NotAllowed and NotFound are
+# "только исходящий" (outgoing only) in the seed, so an incoming call never gets them: an
+# incoming call the client hung up is Cancel, every other incoming call nobody answered —
+# blocked, refused, busy, unreachable — is Missed ("пропущенный входящий": the client did not
+# get through, which is how receivers read it, observed.md).
 HISTORY_STATUS = {
     "answered": "Success",
     "missed": "Missed",
@@ -43,6 +48,17 @@ HISTORY_STATUS = {
     "not_in_white_list": "NotAllowed",
     "only_internal": "NotAllowed",
 }
+OUTGOING_ONLY = frozenset({"Busy", "NotAvailable", "NotAllowed", "NotFound"})
+# an outgoing call the PBX refused before the client's phone rang
+REFUSED = frozenset({"forbidden", "not_found", "blocked_blacklist", "blocked_anonymous", "congestion",
+                     "max_sessions", "only_internal", "not_in_white_list"})
+
+
+def history_status(cdr: "CallRecord") -> str:
+    status = HISTORY_STATUS.get(cdr.outcome, "Missed")
+    if cdr.direction != "out" and status in OUTGOING_ONLY:
+        return "Missed"
+    return status
 
 
 def crm_hook(account: "Account", name: str, body: dict, call_id: str | None,
@@ -131,6 +147,20 @@ def event_body(account: "Account", call: "Call", leg: "Leg", kind: str) -> dict:
     return body
 
 
+def refused_events(call: "Call") -> tuple[str, ...]:
+    """An outgoing call refused before the client's phone rang (forbidden, not found,
+    blocked) still shows the CRM an OUTGOING and a closing CANCELLED, so a pop-up that the
+    employee's dialling opened is closed (no client leg: nothing else was sent)."""
+    if call.direction != "out" or call.outcome not in REFUSED or any(lg.kind == "client" for lg in call.legs):
+        return ()
+    return ("OUTGOING", "CANCELLED")
+
+
+def client_leg(call: "Call") -> Leg:
+    return Leg(id=call.id, kind="client", number=call.client, rang_at=call.created_at,
+               ended_at=call.ended_at, result="cancelled")
+
+
 # ---- history and rating ----------------------------------------------------------------------
 
 def history_body(account: "Account", cdr: "CallRecord", base_url: str) -> dict:
@@ -148,7 +178,7 @@ def history_body(account: "Account", cdr: "CallRecord", base_url: str) -> dict:
         body["link"] = link
     if cdr.rating is not None:
         body["rating"] = cdr.rating
-    body["status"] = HISTORY_STATUS.get(cdr.outcome, "Missed")
+    body["status"] = history_status(cdr)
     if cdr.missed_callback:
         body["missedStatus"] = "2"   # read by some receivers: a call-back of a missed call
     return body
@@ -169,6 +199,10 @@ def on_event(sim: "Simulator", account: "Account", event: "CallEvent") -> None:
         return
     hook: Webhook | None = None
     if event.type == "call.ended" and call.cdr is not None:
+        for kind in refused_events(call):
+            refused = crm_hook(account, "event", event_body(account, call, client_leg(call), kind), call.id)
+            if refused is not None:
+                sim.webhooks.enqueue(refused)
         hook = crm_hook(account, "history", history_body(account, call.cdr, sim.public_url), call.id)
     elif event.type == "call.rated" and call.cdr is not None and call.cdr.rating is not None:
         hook = crm_hook(account, "rating", rating_body(account, call.cdr), call.id)
