@@ -5,6 +5,7 @@ An invalid file is refused with ``ConfigError``, whose message names each bad fi
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 from importlib import resources
@@ -16,6 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 PROVIDER_IDS = ("t2", "vats", "phonet", "cloudpbx")
 DEMO_CONFIG = "demo.yaml"
+
+
+HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$")   # an HTTP token
+OWN_HEADERS = frozenset({"content-type", "content-length", "host", "transfer-encoding", "connection"})
 
 
 class ConfigError(Exception):
@@ -36,6 +41,41 @@ class CrmTarget(_Model):
     lookup_url: str | None = None
     events_url: str | None = None
     utm_url: str | None = None
+    # sent with every webhook, for receivers that authenticate the PBX by a header
+    # (observed.md): {"X-CRM-Token": "…"}, {"Authorization": "Bearer …"}
+    headers: dict[str, str] = Field(default_factory=dict)
+    auth: Literal["basic", "bearer"] | None = None   # Authorization made from crm_token
+    auth_user: str = ""                               # the user name of basic (password: crm_token)
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, v: dict[str, str]) -> dict[str, str]:
+        for name, value in v.items():
+            if not HEADER_NAME.match(name):
+                raise ValueError(f"{name!r} is not a header name")
+            if name.lower() in OWN_HEADERS:
+                raise ValueError(f"{name} is the simulator's own header")
+            if "\r" in value or "\n" in value:
+                raise ValueError(f"{name}: a header value is one line")
+        return v
+
+    @model_validator(mode="after")
+    def _one_authorization(self) -> "CrmTarget":
+        if self.auth is not None and any(n.lower() == "authorization" for n in self.headers):
+            raise ValueError("give crm.auth or an Authorization header, not both")
+        if self.auth_user and ":" in self.auth_user:
+            raise ValueError("auth_user: no ':' in a basic user name")
+        return self
+
+    def webhook_headers(self) -> dict[str, str]:
+        """What every webhook of the account carries besides its own headers."""
+        headers = dict(self.headers)
+        if self.auth == "bearer":
+            headers["Authorization"] = f"Bearer {self.crm_token}"
+        elif self.auth == "basic":
+            pair = f"{self.auth_user}:{self.crm_token}".encode("utf-8")
+            headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
+        return headers
 
     @field_validator("url", "lookup_url", "events_url", "utm_url")
     @classmethod

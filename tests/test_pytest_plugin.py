@@ -179,6 +179,38 @@ def test_journal(pbx_sim):
     result.assert_outcomes(passed=1)
 
 
+def test_set_crm_sends_headers_with_every_webhook(project):
+    project.makepyfile(test_inner="""
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+class Crm(BaseHTTPRequestHandler):
+    got = []
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        Crm.got.append((self.headers.get("X-CRM-Token"), self.headers.get("Authorization")))
+        self.send_response(200); self.send_header("Content-Length", "0"); self.end_headers()
+    def log_message(self, *args):
+        pass
+
+def test_headers(pbx_sim):
+    server = HTTPServer(("127.0.0.1", 0), Crm)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/crm"
+    try:
+        shown = pbx_sim.set_crm("vats", url, headers={"X-CRM-Token": "h-secret"}, auth="bearer")
+        assert shown["headers"] == {"X-CRM-Token": "***"} and shown["auth"] == "bearer"
+        pbx_sim.place_call("vats", "in", "79101234567", "74951112233", outcome="answered", talk_s=5)
+        hooks = pbx_sim.webhooks(account="vats")
+        assert hooks and all(h["request_headers"]["X-CRM-Token"] == "***" for h in hooks)
+        assert Crm.got and set(Crm.got) == {("h-secret", "Bearer tok")}
+    finally:
+        server.shutdown()
+""")
+    result = project.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+
+
 def test_async_tests_use_aio_while_their_crm_runs_on_the_test_loop(project):
     project.makepyfile(test_inner="""
 from aiohttp import web

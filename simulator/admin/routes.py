@@ -96,6 +96,9 @@ class _CrmPatch(BaseModel):
     lookup_url: str | None = None
     events_url: str | None = None
     utm_url: str | None = None
+    headers: dict[str, str] | None = None
+    auth: str | None = Field(None, pattern="^(basic|bearer)$")
+    auth_user: str | None = None
 
 
 class _AccountPatch(BaseModel):
@@ -115,7 +118,10 @@ async def patch_account(request: web.Request) -> web.Response:
         patch = _AccountPatch.model_validate(body)
         if patch.crm is not None:
             merged = account.crm.model_dump()
-            merged.update(patch.crm.model_dump(exclude_unset=True))
+            changes = patch.crm.model_dump(exclude_unset=True)
+            if "headers" in changes and changes["headers"] is None:
+                changes["headers"] = {}     # null: no extra headers
+            merged.update(changes)
             crm = CrmTarget.model_validate(merged)
         else:
             crm = account.crm

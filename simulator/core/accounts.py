@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from ..config import AccountConfig, CrmTarget
 from .policy import OutcomePolicy
+from .secrets import mask_headers, mask_url
 from .store import AccountState
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ class Account:
             "domain": self.domain,
             "credentials": dict(self.credentials),
             "crm": {
-                "url": self.crm.url,
+                "url": mask_url(self.crm.url),
                 "crm_token": self.crm.crm_token,
                 "encoding": self.crm.encoding,
                 "timeout": self.crm.timeout,
@@ -68,6 +69,9 @@ class Account:
                 "lookup_url": self.crm.lookup_url,
                 "events_url": self.crm.events_url,
                 "utm_url": self.crm.utm_url,
+                "headers": mask_headers(self.crm.headers, (self.crm.crm_token,)),
+                "auth": self.crm.auth,
+                "auth_user": self.crm.auth_user,
             },
             "switches": dict(self.switches),
             "settings": dict(self.settings),

@@ -31,6 +31,7 @@ from jsonschema import Draft202012Validator
 
 from ..assets import AssetError, answer_schema
 from .clock import Clock
+from .secrets import mask_headers
 
 log = logging.getLogger("simulator.webhooks")
 
@@ -333,7 +334,7 @@ class WebhookDelivery:
     def request(self, hook: Webhook) -> tuple[dict[str, str], bytes]:
         """The headers and body of a request for ``hook``: the one place they are made."""
         body, content_type = hook.encoded()
-        return {"Content-Type": content_type, **hook.headers}, body
+        return {"User-Agent": USER_AGENT, "Content-Type": content_type, **hook.headers}, body
 
     def record(self, entry: WebhookAttempt) -> WebhookAttempt:
         """Journal an attempt: the one place an attempt becomes a record."""
@@ -347,7 +348,9 @@ class WebhookDelivery:
         entry = WebhookAttempt(
             id=self.journal.new_id(), account=hook.account_id, provider=hook.provider, call=hook.call_id,
             hook=hook.hook, url=hook.url, attempt=attempt_no, at=self._at(),
-            request_headers=headers, request_body=body.decode("utf-8", "replace"), resend_of=resend_of)
+            # the headers really sent, secrets masked (the webhook itself keeps them for a resend)
+            request_headers=mask_headers(headers), request_body=body.decode("utf-8", "replace"),
+            resend_of=resend_of)
         entry.webhook = hook
         if not self.allowed(hook.url):     # never sent: journaled as an error, not retried
             entry.error = f"refused: {hook.url} is not a CRM URL set in the configuration or admin API"

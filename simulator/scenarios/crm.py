@@ -32,6 +32,8 @@ class RecordingCrm:
         self.employee_ext = employee_ext or (lambda ref: None)
         self.received: list[dict] = []
         self.url = ""
+        # headers the CRM authenticates the PBX by (the scenario's crm.headers / crm.auth)
+        self.required_headers: dict[str, str] = {}
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> str:
@@ -61,6 +63,8 @@ class RecordingCrm:
             except ValueError:
                 return _json({"error": "Invalid parameters"}, status=400)
         self.received.append({"path": request.path, "data": data})
+        if any(request.headers.get(name) != value for name, value in self.required_headers.items()):
+            return _json({"error": "Invalid token"}, status=401)
         if isinstance(data, dict) and "cmd" in data:
             if self.crm_token and data.get("crm_token") != self.crm_token:
                 return _json({"error": "Invalid token"}, status=401)

@@ -106,6 +106,9 @@ def account_config(scenario: Scenario, provider: str, account_id: str, crm_url: 
     """The account a scenario runs on; its CRM is ``crm_url``."""
     o = office(scenario)
     crm: dict = {"url": crm_url, "crm_token": crm_token, "timeout": timeout}
+    for key in ("headers", "auth", "auth_user"):    # how the CRM authenticates the PBX
+        if key in scenario.crm:
+            crm[key] = scenario.crm[key]
     settings = dict(o["settings"])
     if provider == "phonet":
         if crm_url:

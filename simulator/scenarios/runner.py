@@ -462,6 +462,8 @@ async def run_scenario(scenario: Scenario, provider: str, crm_url: str | None = 
         cfg = SimConfig(server=ServerConfig(seed=scenario.seed, clock=mode),
                         accounts=[account_config(scenario, provider, f"scenario-{provider}", crm_url,
                                                  _crm_timeout(scenario, crm_timeout), crm_token)])
+        if crm is not None:
+            crm.required_headers = cfg.accounts[0].crm.webhook_headers()
         sim = Simulator(cfg, clock, reproducible=True)
         await sim.start()
         if crm is not None:
@@ -511,8 +513,10 @@ async def run_on(sim: Simulator, scenario: Scenario, provider: str, crm_url: str
         if not crm_url:
             crm = RecordingCrm(scenario.crm.get("contacts"), CRM_TOKEN, _ext_of(sim, account_id), provider)
             crm_url = await crm.start()
-        await sim.add_account(account_config(scenario, provider, account_id, crm_url,
-                                             _crm_timeout(scenario, crm_timeout)))
+        cfg = account_config(scenario, provider, account_id, crm_url, _crm_timeout(scenario, crm_timeout))
+        if crm is not None:
+            crm.required_headers = cfg.crm.webhook_headers()
+        await sim.add_account(cfg)
         report = await ScenarioRun(scenario, sim, account_id).execute()
         if scenario.start:
             report.notes.append("start time not applied: the running simulator's clock is shared")

@@ -43,6 +43,7 @@ def crm_hook(account: "Account", cmd: str, fields: dict, call_id: str | None,
     body.update((k, v) for k, v in fields.items() if v not in (None, ""))
     return Webhook(account_id=account.id, provider=PROVIDER_ID, hook=cmd, url=account.crm.url or "",
                    body=body, encoding=account.crm.encoding or "form", call_id=call_id,
+                   headers=account.crm.webhook_headers(),
                    timeout=account.crm.timeout, retries=account.crm.retries, expects_json=expects_json,
                    # the PBX routes the call after crm.timeout with or without an answer
                    answer_within=account.crm.timeout if expects_json else None)

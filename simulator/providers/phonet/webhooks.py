@@ -51,8 +51,11 @@ def active_time(account: "Account", ts: float | None) -> int | None:
 
 
 def _headers(account: "Account") -> dict[str, str]:
+    headers = account.crm.webhook_headers()
     fwd = setting(account, "webhook_forwarded_for")
-    return {"X-Forwarded-For": str(fwd)} if fwd else {}
+    if fwd:
+        headers["X-Forwarded-For"] = str(fwd)
+    return headers
 
 
 # ---- call.settings ----------------------------------------------------------------------------

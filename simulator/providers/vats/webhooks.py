@@ -70,7 +70,7 @@ def crm_hook(account: "Account", name: str, body: dict, call_id: str | None,
     return Webhook(account_id=account.id, provider=PROVIDER_ID, hook=name, url=crm.url,
                    body={"cmd": name, **body, "crm_token": crm.crm_token},
                    encoding=crm.encoding or "form", call_id=call_id, timeout=crm.timeout,
-                   retries=crm.retries, expects_json=expects_json,
+                   retries=crm.retries, expects_json=expects_json, headers=crm.webhook_headers(),
                    # the PBX routes the call after crm.timeout with or without an answer
                    answer_within=crm.timeout if expects_json else None)
 
