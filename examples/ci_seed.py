@@ -84,13 +84,14 @@ def main() -> None:
         wait_for(url)
 
     # 1. seed: an account whose webhooks go to the CRM under test
-    status, body = http("POST", SIM + "/_sim/accounts", {
+    # secrets=1: the answer shows the credentials in full (servers mask them otherwise)
+    status, body = http("POST", SIM + "/_sim/accounts?secrets=1", {
         "id": ACCOUNT, "provider": "vats", "name": "CI", "crm": crm,
         "seed": {"employees": [{"login": "manager1", "ext": "101", "name": "Анна Смирнова"}],
                  "numbers": [{"number": NUMBER, "route": {"type": "employee", "target": "manager1"}}],
                  "generate": {"calls": 0}}})
     if status == 409:                                       # a re-run: point it at the CRM again
-        status, body = http("PATCH", f"{SIM}/_sim/accounts/{ACCOUNT}", {"crm": crm})
+        status, body = http("PATCH", f"{SIM}/_sim/accounts/{ACCOUNT}?secrets=1", {"crm": crm})
     must(status in (200, 201), f"seeding the account: {status} {body}")
     api_key = body["credentials"]["api_key"]
     print(f"account {ACCOUNT}: webhooks → {crm_url}")

@@ -64,17 +64,20 @@ def main() -> None:
               help="YAML configuration (default: $PBX_SIM_CONFIG, else the built-in demo).")
 @click.option("--host", default=None, help="Address to bind (default 127.0.0.1; $PBX_SIM_HOST).")
 @click.option("--port", type=int, default=None, help="Port (default 8080; $PBX_SIM_PORT).")
-@click.option("--clock", "clock_mode", default=None,
-              help="real | instant | manual | scale:N (default real).")
-@click.option("--seed", type=int, default=None, help="Seed for generated data (default 42).")
+@click.option("--clock", "clock_mode", default=None, envvar="PBX_SIM_CLOCK",
+              help="real | instant | manual | scale:N (default real; $PBX_SIM_CLOCK).")
+@click.option("--seed", type=int, default=None, envvar="PBX_SIM_SEED",
+              help="Seed for generated data (default 42; $PBX_SIM_SEED).")
 @click.option("--admin-token", default=None, envvar="PBX_SIM_ADMIN_TOKEN",
-              help="Require 'Authorization: Bearer TOKEN' on /_sim (health stays open).")
-@click.option("--log-level", default="INFO", show_default=True,
-              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+              help="Require 'Authorization: Bearer TOKEN' on /_sim (health stays open; $PBX_SIM_ADMIN_TOKEN).")
+@click.option("--log-level", default="INFO", show_default=True, envvar="PBX_SIM_LOG_LEVEL",
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+              help="Console log level ($PBX_SIM_LOG_LEVEL).")
 @click.option("--state-file", type=click.Path(dir_okay=False), default=None, envvar="PBX_SIM_STATE_FILE",
               help="Load state from FILE at start, write it there on SIGTERM/SIGINT ($PBX_SIM_STATE_FILE).")
 @click.option("--snapshot-every", type=click.FloatRange(min=1), default=None, metavar="SECONDS",
-              help="With --state-file: also write it every SECONDS seconds of operation.")
+              envvar="PBX_SIM_SNAPSHOT_EVERY",
+              help="With --state-file: also write it every SECONDS seconds of operation ($PBX_SIM_SNAPSHOT_EVERY).")
 def serve(config_path, host, port, clock_mode, seed, admin_token, log_level, state_file=None,
           snapshot_every=None) -> None:
     """Start the simulator.

@@ -104,7 +104,7 @@ def test_recipes_wire_the_service_container():
     compose = yaml.safe_load((EXAMPLES / "docker-compose.yml").read_text("utf-8"))
     sim = compose["services"]["pbx-sim"]
     assert sim["build"] == {"context": "..", "dockerfile": "Dockerfile"}
-    assert sim["command"][:4] == ["pbx-sim", "serve", "--host", "0.0.0.0"] and "--state-file" in sim["command"]
+    assert sim["command"][:2] == ["pbx-sim", "serve"] and "pbx-state:/data" in sim["volumes"]
     config = load_config(EXAMPLES / "pbx-sim.yaml")
     urls = {a.crm.url for a in config.accounts}
     assert urls == {"http://crm:8000/pbx/vats", "http://crm:8000/pbx/cloudpbx"}
