@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import os
 import signal
@@ -70,6 +71,8 @@ def main() -> None:
               help="Seed for generated data (default 42; $PBX_SIM_SEED).")
 @click.option("--admin-token", default=None, envvar="PBX_SIM_ADMIN_TOKEN",
               help="Require 'Authorization: Bearer TOKEN' on /_sim (health stays open; $PBX_SIM_ADMIN_TOKEN).")
+@click.option("--insecure-admin", is_flag=True, default=False, envvar="PBX_SIM_INSECURE_ADMIN",
+              help="Allow a non-loopback --host without --admin-token (the admin API open to the network; $PBX_SIM_INSECURE_ADMIN).")
 @click.option("--log-level", default="INFO", show_default=True, envvar="PBX_SIM_LOG_LEVEL",
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
               help="Console log level ($PBX_SIM_LOG_LEVEL).")
@@ -79,7 +82,7 @@ def main() -> None:
               envvar="PBX_SIM_SNAPSHOT_EVERY",
               help="With --state-file: also write it every SECONDS seconds of operation ($PBX_SIM_SNAPSHOT_EVERY).")
 def serve(config_path, host, port, clock_mode, seed, admin_token, log_level, state_file=None,
-          snapshot_every=None) -> None:
+          snapshot_every=None, insecure_admin=False) -> None:
     """Start the simulator.
 
     \b
@@ -107,11 +110,29 @@ def serve(config_path, host, port, clock_mode, seed, admin_token, log_level, sta
         cfg.server.admin_token = admin_token
     if snapshot_every and not state_file:
         raise click.UsageError("--snapshot-every needs --state-file")
+    if not cfg.server.admin_token and not insecure_admin and not is_loopback(cfg.server.host):
+        raise click.UsageError(
+            f"refusing to listen on {cfg.server.host} (not a loopback address) without --admin-token: "
+            "whoever reaches the port could read every account's credentials, reset the state and "
+            "move the clock. Give --admin-token TOKEN (or PBX_SIM_ADMIN_TOKEN), or --insecure-admin "
+            "(PBX_SIM_INSECURE_ADMIN=1) to open the admin API to the network anyway.")
     try:
         with asyncio.Runner(loop_factory=_loop_factory(cfg.server.clock)) as runner:
             runner.run(_serve(cfg, state_file, snapshot_every))
     except KeyboardInterrupt:
         pass
+
+
+def is_loopback(host: str) -> bool:
+    """True for an address only this machine reaches (127.0.0.0/8, ::1, localhost). Any other
+    address or a name (which may resolve to any interface) is reachable from outside."""
+    host = host.strip().strip("[]")
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _loop_factory(clock_mode: str):

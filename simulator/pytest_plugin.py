@@ -149,7 +149,7 @@ class _Ops:
         return moved.isoformat().replace("+00:00", "Z")
 
     async def accounts(self) -> dict[str, dict]:
-        return {aid: acc.public() for aid, acc in self._sim.accounts.items()}
+        return {aid: acc.public(secrets=True) for aid, acc in self._sim.accounts.items()}
 
     async def state(self, account: str, cdr_limit: int | None = 100) -> dict:
         return self._account(account).state.to_json(cdr_limit=cdr_limit)
@@ -180,7 +180,7 @@ class _Ops:
         for u in (crm.url, crm.lookup_url, crm.events_url, crm.utm_url):
             if u:
                 self._sim.webhooks.allowed_urls.add(u)
-        return acc.public()["crm"]
+        return acc.public()["crm"]   # as the admin API answers it: secrets masked
 
     async def place_call(self, account: str, direction: str = "in", from_: str = "", to: str = "",
                          employee: str | None = None, wait: bool = True, timeout: float = CALL_TIMEOUT_S,

@@ -39,8 +39,9 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from . import __version__, body
+from .admin.routes import wants_secrets
 from .config import AccountConfig, CrmTarget
-from .core.accounts import Account
+from .core.accounts import Account, mask
 from .core.clock import EARLIEST, LATEST
 from .core.policy import OutcomePolicy
 from .core.store import AccountState
@@ -91,6 +92,8 @@ class _Document(_Model):
     clock: _ClockImage
     accounts: list[_AccountImage]
     skipped: list[str] = Field(default_factory=list)
+    # "masked": exported without ?secrets=1; restoring it keeps the accounts' own secrets
+    secrets: Literal["included", "masked"] = "included"
 
 
 def _json_safe(value: Any) -> bool:
@@ -109,9 +112,10 @@ class Snapshot:
 
     # ---- taking ----------------------------------------------------------------------------
     @classmethod
-    def take(cls, sim: Simulator, *, records: bool = True) -> "Snapshot":
+    def take(cls, sim: Simulator, *, records: bool = True, secrets: bool = True) -> "Snapshot":
         """The picture, on the loop. ``records=False``: ``cdrs`` left empty (``encode`` adds
-        them slice by slice)."""
+        them slice by slice). ``secrets=False``: credentials and CRM tokens masked
+        (``GET /_sim/snapshot`` without ``?secrets=1``; the state file always has them)."""
         accounts, skipped = [], []
         for account in sim.accounts.values():
             state = account.state.to_json(cdr_limit=None if records else 0)
@@ -132,6 +136,12 @@ class Snapshot:
                 "switches": copy.deepcopy(account.switches),
                 "state": state,
             })
+            if not secrets:
+                image = accounts[-1]
+                for holder in (image, image["config"]):
+                    holder["credentials"] = {k: mask(v) for k, v in holder["credentials"].items()}
+                for crm in (image["crm"], image["config"]["crm"]):
+                    crm["crm_token"] = mask(crm.get("crm_token"))
         for item in skipped:
             log.debug("snapshot: %s is not JSON-serialisable as it is; left out", item)
         return cls({
@@ -140,13 +150,14 @@ class Snapshot:
             "clock": {**sim.clock.snapshot(), "timestamp": sim.clock.timestamp()},
             "accounts": accounts,
             "skipped": skipped,
+            **({} if secrets else {"secrets": "masked"}),
         })
 
     def to_bytes(self) -> bytes:
         return json.dumps(self.data, ensure_ascii=False, separators=(",", ":"), default=_not_json).encode("utf-8")
 
     @classmethod
-    async def encode(cls, sim: Simulator) -> list[bytes]:
+    async def encode(cls, sim: Simulator, secrets: bool = True) -> list[bytes]:
         """The document of ``sim`` (``take(sim).to_bytes()``'s, as pieces to write or join one
         after the other) without holding the loop: everything but the call records now, the
         records slice by slice, the loop free between slices.
@@ -156,7 +167,7 @@ class Snapshot:
         JSON text holds unescaped, so splitting the frame there is unambiguous. Joining the
         pieces is left to the writer (a thread, where a join of large bytes lets the loop run):
         joining 90 MB on the loop held it half a second."""
-        snap = cls.take(sim, records=False)
+        snap = cls.take(sim, records=False, secrets=secrets)
         # the same instant as the picture: records are only ever added (or dropped by
         # retention), and a record object is not changed once made
         records = [list(account.state.cdrs) for account in sim.accounts.values()]
@@ -178,7 +189,7 @@ class Snapshot:
             # something orjson does not write (an integer past 64 bits in a setting ...): the
             # standard library's writer, on the loop, for this rare document
             log.debug("snapshot: written by the standard library (a value orjson does not take)")
-            return [cls.take(sim).to_bytes()]
+            return [cls.take(sim, secrets=secrets).to_bytes()]
         out: list[bytes] = []
         for i, part in enumerate(frame.split(b"\0")):
             if i % 2:
@@ -275,13 +286,15 @@ class Snapshot:
         # plugin restores the same one before each test), and tests change what they get
         states = {image.id: AccountState.from_json(copy.deepcopy(image.state)) for image in doc.accounts}
         restored = [image.id for image in doc.accounts]
+        # a masked snapshot's accounts keep the secrets they have here (new ones get new ones)
+        own = {aid: sim.accounts[aid] for aid in restored if aid in sim.accounts} if doc.secrets == "masked" else None
         removed = [aid for aid in sim.accounts if aid not in restored and not keep_others]
         for aid in [*restored, *removed]:
             await self._retire(sim, aid)
         kept = {aid: sim.accounts[aid] for aid in sim.accounts if aid not in restored and aid not in removed}
         sim.accounts.clear()
         for image in doc.accounts:
-            sim.accounts[image.id] = self._account(sim, image, states[image.id])
+            sim.accounts[image.id] = self._account(sim, image, states[image.id], own)
             sim.account_configs[image.id] = sim.accounts[image.id].config
         sim.accounts.update(kept)
         for aid in removed:
@@ -309,19 +322,31 @@ class Snapshot:
         sim.providers[old.provider].reset(sim, old)
 
     @staticmethod
-    def _account(sim: Simulator, image: _AccountImage, state: AccountState) -> Account:
+    def _account(sim: Simulator, image: _AccountImage, state: AccountState,
+                 own: dict[str, Account] | None = None) -> Account:
         crm = image.crm.model_copy(deep=True)
+        config = image.config.model_copy(deep=True)
+        credentials = dict(image.credentials)
+        if own is not None:                  # masked: the secrets are not in the document
+            here = own.get(image.id)
+            credentials = dict(here.credentials) if here is not None else {}
+            crm.crm_token = here.crm.crm_token if here is not None else None
+            config.credentials = dict(here.config.credentials) if here is not None else {}
+            config.crm.crm_token = here.config.crm.crm_token if here is not None else None
         if crm.encoding is None:
             crm.encoding = sim.providers[image.provider].default_encoding
         for url in (crm.url, crm.lookup_url, crm.events_url, crm.utm_url):
             if url:
                 sim.webhooks.allowed_urls.add(url)
-        return Account(
+        account = Account(
             id=image.id, provider=image.provider, name=image.name, domain=image.domain,
-            config=image.config.model_copy(deep=True), crm=crm, settings=copy.deepcopy(image.settings),
+            config=config, crm=crm, settings=copy.deepcopy(image.settings),
             state=state, policy=OutcomePolicy(image.config.outcome_policy),
             rng=random.Random(f"{sim.seed}:{image.id}:runtime"),
-            credentials=dict(image.credentials), switches=copy.deepcopy(image.switches))
+            credentials=credentials, switches=copy.deepcopy(image.switches))
+        if not account.credentials:          # masked, and new here: fresh ones
+            account.credentials = sim.providers[image.provider].new_credentials(sim, account, account.rng)
+        return account
 
 
 def temp_prefix(path: Path) -> str:
@@ -488,7 +513,7 @@ routes = web.RouteTableDef()
 
 @routes.get("/_sim/snapshot")
 async def export_snapshot(request: web.Request) -> web.Response:
-    pieces = await Snapshot.encode(request.app[SIM])
+    pieces = await Snapshot.encode(request.app[SIM], secrets=wants_secrets(request))
     body = await asyncio.to_thread(b"".join, pieces)   # a large join lets the loop run there
     return web.Response(body=body, content_type="application/json", charset="utf-8")
 

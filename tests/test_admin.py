@@ -17,8 +17,20 @@ async def test_health(client):
     assert body["status"] == "ok" and body["accounts"] == 4
 
 
+async def test_accounts_list_masks_secrets_unless_asked(client, sim):
+    masked = await (await client.get("/_sim/accounts")).json()
+    for acc in masked:
+        real = sim.account(acc["id"])
+        assert acc["credentials"] == {k: "****" + v[-4:] for k, v in real.credentials.items()}
+        assert acc["crm"]["crm_token"] in (None, "****")
+    one = await (await client.get("/_sim/accounts/vats")).json()
+    assert one["credentials"]["api_key"].startswith("****")
+    full = await (await client.get("/_sim/accounts/vats?secrets=1")).json()
+    assert full["credentials"] == sim.account("vats").credentials and full["crm"]["crm_token"] == "vats-crm-token"
+
+
 async def test_accounts_list_shape(client):
-    resp = await client.get("/_sim/accounts")
+    resp = await client.get("/_sim/accounts?secrets=1")
     assert resp.status == 200
     accounts = await resp.json()
     assert [a["id"] for a in accounts] == ["t2", "vats", "phonet", "cloudpbx"]
@@ -47,7 +59,7 @@ async def test_create_patch_and_regenerate_account(client, sim):
     bad = await client.post("/_sim/accounts", json={"id": "x", "provider": "mts"})
     assert bad.status == 400 and "provider" in (await bad.json())["error"]
 
-    patched = await client.patch("/_sim/accounts/second",
+    patched = await client.patch("/_sim/accounts/second?secrets=1",
                                  json={"crm": {"url": "http://127.0.0.1:2/hook", "encoding": "json"},
                                        "switches": {"crm_disabled": True}})
     assert patched.status == 200

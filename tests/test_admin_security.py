@@ -93,7 +93,8 @@ def _captured_serve(monkeypatch) -> list:
         seen.append((cfg, args))
 
     monkeypatch.setattr(cli, "_serve", fake_serve)
-    for var in ("PBX_SIM_HOST", "PBX_SIM_PORT", "PBX_SIM_CONFIG", "PBX_SIM_ADMIN_TOKEN", "PBX_SIM_STATE_FILE"):
+    for var in ("PBX_SIM_HOST", "PBX_SIM_PORT", "PBX_SIM_CONFIG", "PBX_SIM_ADMIN_TOKEN", "PBX_SIM_STATE_FILE",
+                "PBX_SIM_INSECURE_ADMIN"):
         monkeypatch.delenv(var, raising=False)
     return seen
 
@@ -115,8 +116,29 @@ def test_default_bind_is_loopback(monkeypatch):
     assert load_config(None).server.host == "127.0.0.1"
     seen = _captured_serve(monkeypatch)
     assert CliRunner().invoke(cli.main, ["serve"]).exit_code == 0
-    assert CliRunner().invoke(cli.main, ["serve", "--host", "0.0.0.0"]).exit_code == 0
+    assert CliRunner().invoke(cli.main, ["serve", "--host", "0.0.0.0", "--admin-token", "t"]).exit_code == 0
     assert [cfg.server.host for cfg, _ in seen] == ["127.0.0.1", "0.0.0.0"]
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.10", "sim.example.com"])
+def test_a_reachable_address_without_an_admin_token_is_refused_at_start(monkeypatch, host):
+    seen = _captured_serve(monkeypatch)
+    runner = CliRunner()
+    refused = runner.invoke(cli.main, ["serve", "--host", host])
+    assert refused.exit_code == 2 and not seen
+    assert f"refusing to listen on {host}" in refused.output and "--admin-token" in refused.output
+    assert "--insecure-admin" in refused.output and "Traceback" not in refused.output
+    env = runner.invoke(cli.main, ["serve"], env={"PBX_SIM_HOST": host})
+    assert env.exit_code == 2 and not seen                      # the host from the environment too
+    assert runner.invoke(cli.main, ["serve", "--host", host], env={"PBX_SIM_ADMIN_TOKEN": "t"}).exit_code == 0
+    assert runner.invoke(cli.main, ["serve", "--host", host, "--insecure-admin"]).exit_code == 0
+    assert [cfg.server.host for cfg, _ in seen] == [host, host]
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.1.1", "::1", "[::1]", "localhost"])
+def test_loopback_addresses_need_no_admin_token(monkeypatch, host):
+    seen = _captured_serve(monkeypatch)
+    assert CliRunner().invoke(cli.main, ["serve", "--host", host]).exit_code == 0 and len(seen) == 1
 
 
 # ---- webhooks only to CRM URLs from the configuration or the admin API -----------------------

@@ -73,7 +73,7 @@ def test_reachable(pbx_sim):
     assert set(pbx_sim.accounts) == {"vats", "cloud"}
     creds = pbx_sim.credentials("vats")
     assert set(creds) == {"api_key"} and len(creds["api_key"]) >= 16
-    status, accounts = http("GET", pbx_sim.url + "/_sim/accounts")
+    status, accounts = http("GET", pbx_sim.url + "/_sim/accounts?secrets=1")
     assert [a["credentials"] for a in accounts if a["id"] == "vats"] == [creds]
 """)
     result = project.runpytest("-p", "no:cacheprovider")

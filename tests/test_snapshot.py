@@ -95,7 +95,7 @@ async def change(sim: Simulator) -> None:
 async def test_export_change_import_gives_identical_state(client, sim):
     await enrich(sim)
     before = picture(sim)
-    resp = await client.get("/_sim/snapshot")
+    resp = await client.get("/_sim/snapshot?secrets=1")
     assert resp.status == 200 and resp.content_type == "application/json"
     exported = await resp.read()
 
@@ -116,13 +116,33 @@ async def test_export_change_import_gives_identical_state(client, sim):
     assert vats.cdrs.get(next(iter(vats.cdrs)).id).legs and isinstance(next(iter(vats.cdrs)).legs[0], tuple)
     assert vats.find_employee("zoe").extra == {"vats": {"telnum": "74950000000"}}
     # a second export of the restored simulator is the same document (but for the clock)
-    again = json.loads(await (await client.get("/_sim/snapshot")).read())
+    again = json.loads(await (await client.get("/_sim/snapshot?secrets=1")).read())
     first = json.loads(exported)
     assert again["accounts"] == first["accounts"]
 
 
-async def test_document_shape(client, sim):
+async def test_a_snapshot_masks_secrets_unless_asked_and_restoring_it_keeps_them(client, sim):
     data = json.loads(await (await client.get("/_sim/snapshot")).read())
+    assert data["secrets"] == "masked"
+    vats = next(a for a in data["accounts"] if a["id"] == "vats")
+    real = sim.account("vats")
+    assert vats["credentials"] == {"api_key": "****" + real.credentials["api_key"][-4:]}
+    assert vats["crm"]["crm_token"] == "****" and vats["config"]["crm"]["crm_token"] == "****"
+    assert real.credentials["api_key"] not in json.dumps(data)
+    keys = {a: dict(sim.account(a).credentials) for a in sim.accounts}
+    data["accounts"].append({**vats, "id": "copy", "config": {**vats["config"], "id": "copy"}})
+    resp = await client.put("/_sim/snapshot", json=data)
+    assert resp.status == 200, await resp.text()
+    assert {a: sim.account(a).credentials for a in keys} == keys        # their own, not the masks
+    assert sim.account("vats").crm.crm_token == "vats-crm-token"
+    copy = sim.account("copy").credentials["api_key"]
+    assert not copy.startswith("****") and len(copy) >= 16              # a new account: new ones
+    listed = await (await client.get("/crmapi/v1/users", headers={"X-API-KEY": copy})).json()
+    assert listed["items"]
+
+
+async def test_document_shape(client, sim):
+    data = json.loads(await (await client.get("/_sim/snapshot?secrets=1")).read())
     assert data["format"] == FORMAT and data["version"] == VERSION
     assert data["generator"].startswith("pbx-simulator ")
     assert data["seed"] == 7 and set(data["clock"]) == {"now", "mode", "timestamp"}
@@ -404,7 +424,7 @@ def test_serve_keeps_state_across_a_restart(tmp_path):
 
     proc, base = _start(config, state)
     try:
-        account = _http("GET", base + "/_sim/accounts/vats")
+        account = _http("GET", base + "/_sim/accounts/vats?secrets=1")
         assert account["name"] == "kept" and account["switches"] == {"crm": False}
         assert account["credentials"] == creds
         assert _http("GET", base + "/_sim/clock")["now"] == clock

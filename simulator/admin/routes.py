@@ -41,6 +41,12 @@ async def _json_body(request: web.Request) -> dict:
     return body
 
 
+def wants_secrets(request: web.Request) -> bool:
+    """``?secrets=1``: credentials and CRM tokens in full (masked otherwise: an account list
+    pasted into a ticket or a CI log gives nothing away)."""
+    return request.query.get("secrets", "").lower() in ("1", "true", "yes")
+
+
 def _validation_message(err: ValidationError) -> str:
     return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in err.errors())
 
@@ -64,7 +70,8 @@ async def health(request: web.Request) -> web.Response:
 
 @routes.get("/_sim/accounts")
 async def list_accounts(request: web.Request) -> web.Response:
-    return web.json_response([a.public() for a in _sim(request).accounts.values()])
+    secrets = wants_secrets(request)
+    return web.json_response([a.public(secrets) for a in _sim(request).accounts.values()])
 
 
 @routes.post("/_sim/accounts")
@@ -78,12 +85,12 @@ async def create_account(request: web.Request) -> web.Response:
         account = await _sim(request).add_account(cfg)
     except ConfigError as err:
         return _error(409 if "exists" in str(err) else 400, str(err))
-    return web.json_response(account.public(), status=201)
+    return web.json_response(account.public(wants_secrets(request)), status=201)
 
 
 @routes.get("/_sim/accounts/{id}")
 async def get_account(request: web.Request) -> web.Response:
-    return web.json_response(_account(request).public())
+    return web.json_response(_account(request).public(wants_secrets(request)))
 
 
 class _CrmPatch(BaseModel):
@@ -143,7 +150,7 @@ async def patch_account(request: web.Request) -> web.Response:
         account.switches.update(patch.switches)
     if patch.settings is not None:
         account.settings.update(patch.settings)
-    return web.json_response(account.public())
+    return web.json_response(account.public(wants_secrets(request)))
 
 
 @routes.post("/_sim/accounts/{id}/credentials/regenerate")

@@ -15,6 +15,14 @@ if TYPE_CHECKING:
     from .engine import Call
 
 
+def mask(secret: str | None) -> str | None:
+    """A secret as the admin API shows it without ``?secrets=1``: enough to tell two apart
+    (the last four characters of a long one), not enough to use."""
+    if secret is None:
+        return None
+    return "****" + secret[-4:] if len(secret) >= 16 else "****"
+
+
 @dataclass
 class Account:
     id: str
@@ -52,24 +60,26 @@ class Account:
             return number.number
         return ""
 
-    def public(self) -> dict:
-        """The admin API's view of the account."""
+    def public(self, secrets: bool = False) -> dict:
+        """The admin API's view of the account; credentials, the CRM token, a password in the
+        CRM URL and secret headers masked unless ``secrets``."""
+        shown = (lambda v: v) if secrets else mask
         return {
             "id": self.id,
             "provider": self.provider,
             "name": self.name,
             "domain": self.domain,
-            "credentials": dict(self.credentials),
+            "credentials": {k: shown(v) for k, v in self.credentials.items()},
             "crm": {
-                "url": mask_url(self.crm.url),
-                "crm_token": self.crm.crm_token,
+                "url": self.crm.url if secrets else mask_url(self.crm.url),
+                "crm_token": shown(self.crm.crm_token),
                 "encoding": self.crm.encoding,
                 "timeout": self.crm.timeout,
                 "retries": self.crm.retries,
                 "lookup_url": self.crm.lookup_url,
                 "events_url": self.crm.events_url,
                 "utm_url": self.crm.utm_url,
-                "headers": mask_headers(self.crm.headers, (self.crm.crm_token,)),
+                "headers": dict(self.crm.headers) if secrets else mask_headers(self.crm.headers, (self.crm.crm_token,)),
                 "auth": self.crm.auth,
                 "auth_user": self.crm.auth_user,
             },

@@ -130,7 +130,7 @@ def context(request: web.Request, views: tuple[str, ...]) -> dict[str, Any]:
     sim: Simulator = request.app[SIM]
     app = request.app
     filters = _filters(request)
-    accounts = [a.public() for a in sim.accounts.values()]
+    accounts = [a.public(secrets=True) for a in sim.accounts.values()]   # the copy buttons need them
     ctx: dict[str, Any] = {"accounts": accounts, "zones": Zones(sim), "names": names(sim),
                            "clock": sim.clock.snapshot(), "filters": filters, "views": views,
                            "token": sim.config.server.admin_token or ""}

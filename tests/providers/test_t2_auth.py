@@ -57,7 +57,7 @@ async def test_tokens_are_hs512_jwts_like_the_documented_example(client, sim, t2
         assert claims["exp"] == now + ttl
         assert set(claims["UserDetailsImpl"]) == {"companyId", "userId", "login"}
         assert list(payload(token))[:3] == ["UserDetailsImpl", "exp", "sub"]
-    r = await client.get("/_sim/accounts/t2")
+    r = await client.get("/_sim/accounts/t2?secrets=1")
     assert (await r.json())["credentials"] == t2.credentials
 
 
