@@ -198,7 +198,9 @@ components.update({
                       "timestamp": {"type": "number"}}, ["now", "mode", "timestamp"], extra=False),
         "accounts": {"type": "array", "items": ref("SnapshotAccount")},
         "skipped": {"type": "array", "items": {"type": "string"},
-                    "description": "provider_data entries left out: JSON would not bring them back as they are"}},
+                    "description": "provider_data entries left out: JSON would not bring them back as they are"},
+        "secrets": {"enum": ["included", "masked"], "default": "included",
+                    "description": "masked: exported without secrets=1; credentials and CRM tokens are masks, and importing keeps the accounts' own"}},
         ["format", "version", "seed", "clock", "accounts"], extra=False,
         description="The whole simulator: every account's configuration, credentials, CRM target, switches, settings and state, and the clock. Live calls are not in it."),
     "SnapshotRestored": obj({
@@ -225,6 +227,9 @@ P = {
     "limit": {"name": "limit", "in": "query", "required": False, "schema": {"type": "string", "pattern": "^-?[0-9]+$"},
               "description": "the newest N entries"},
     "id": {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}, "description": "account id"},
+    "secrets": {"name": "secrets", "in": "query", "required": False,
+                "schema": {"enum": ["0", "1", "true", "false", "yes", "no", ""]},
+                "description": "1: credentials and CRM tokens in full (masked otherwise: `****` and the last four characters)"},
 }
 pr = lambda name: {"$ref": f"#/components/parameters/{name}"}
 
@@ -253,19 +258,20 @@ paths = {
                                tag="server", secured=False, opid="health")},
     "/_sim/accounts": {
         "get": op("List accounts with their credentials and CRM targets",
-                  {"200": jresp("Every account.", {"type": "array", "items": ref("Account")})}, tag="accounts", opid="listAccounts"),
+                  {"200": jresp("Every account.", {"type": "array", "items": ref("Account")})}, tag="accounts", opid="listAccounts",
+                  params=[P["secrets"]]),
         "post": op("Create an account (as in the configuration file)",
                    {"201": jresp("Created, seeded.", ref("Account")), "400": rr("BadRequest"),
                     "409": jresp("An account with this id exists.", ref("Error")), "413": rr("TooLarge")},
-                   tag="accounts", body=ref("AccountConfig"), opid="createAccount")},
+                   tag="accounts", body=ref("AccountConfig"), opid="createAccount", params=[P["secrets"]])},
     "/_sim/accounts/{id}": {
         "parameters": [pr("id")],
         "get": op("One account", {"200": jresp("The account.", ref("Account")), "404": rr("NoAccount")},
-                  tag="accounts", opid="getAccount"),
+                  tag="accounts", opid="getAccount", params=[P["secrets"]]),
         "patch": op("Change name, domain, CRM target, switches or settings",
                     {"200": jresp("The account as it is now.", ref("Account")), "400": rr("BadRequest"),
                      "404": rr("NoAccount"), "413": rr("TooLarge")},
-                    tag="accounts", body=ref("AccountPatch"), opid="patchAccount",
+                    tag="accounts", body=ref("AccountPatch"), opid="patchAccount", params=[P["secrets"]],
                     description="A CRM URL set here is added to the webhook allow-list.")},
     "/_sim/accounts/{id}/credentials/regenerate": {
         "parameters": [pr("id")],
@@ -403,7 +409,8 @@ paths = {
                    tag="scenarios", body=ref("ScenarioRun"), opid="runScenario")},
     "/_sim/snapshot": {
         "get": op("Export the whole simulator as a snapshot", {"200": jresp("The snapshot.", ref("Snapshot"))},
-                  tag="snapshot", opid="exportSnapshot"),
+                  tag="snapshot", opid="exportSnapshot", params=[P["secrets"]],
+                  description="Without secrets=1 credentials and CRM tokens are masked and the document says `\"secrets\": \"masked\"`; importing such a snapshot keeps each account's own secrets (an account new to the server gets new credentials)."),
         "put": op("Import a snapshot (all or nothing)",
                   {"200": jresp("What was restored.", ref("SnapshotRestored")),
                    "400": jresp("Not a usable snapshot (corrupt, foreign, newer version, bad field); nothing was changed.", ref("Error")),
