@@ -146,7 +146,8 @@ def test_the_environment_is_what_serve_reads(runtime, monkeypatch):
     monkeypatch.setattr(cli, "_serve", fake_serve)
     for var in [v for v in os.environ if v.startswith("PBX_SIM_")]:
         monkeypatch.delenv(var)
-    result = CliRunner().invoke(cli.main, ["serve"], env=sim_env)
+    # the entry point gives serve a token when none is set (0.0.0.0 without one is refused)
+    result = CliRunner().invoke(cli.main, ["serve"], env={**sim_env, "PBX_SIM_ADMIN_TOKEN": "from-entrypoint"})
     assert result.exit_code == 0, result.output
     cfg, state_file = seen[0]
     assert cfg.server.host == "0.0.0.0" and cfg.server.port == 8080
