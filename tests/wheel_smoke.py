@@ -196,6 +196,9 @@ def main() -> int:
         check(out.returncode == 1 and "crm/vats/contact.json is missing" in out.stderr
               and "Traceback" not in out.stderr,
               f"serve refuses to start without crm/vats/contact.json: {out.stderr.strip()[:200]}")
+        out = run(str(BIN / "pbx-sim"), "run", "--example", "01", "--provider", "vats", cwd=work)
+        check(out.returncode == 1 and "crm/vats/contact.json is missing" in out.stdout,
+              "pbx-sim run without it: an error, not a pass (exit 1)")
     finally:
         contact.write_bytes(saved)
 
