@@ -197,6 +197,48 @@ class ContactSeed(_Model):
     responsible: str | None = None    # login
 
 
+# calls per local hour of a working day, relative: night, the morning peak, the lunch dip, the
+# afternoon peak, the evening
+OFFICE_HOURS = [0.15, 0.1, 0.08, 0.08, 0.1, 0.2, 0.5, 1.5, 4.0, 8.0, 10.0, 9.5,
+                5.0, 4.5, 8.5, 9.5, 8.5, 6.0, 3.0, 1.5, 0.8, 0.5, 0.3, 0.2]
+
+
+class TrafficSettings(_Model):
+    """The shape of an office's calls (seeded history and ``pbx-sim traffic``)."""
+    hourly: list[float] = Field(default_factory=lambda: list(OFFICE_HOURS), min_length=24, max_length=24)
+    weekend: float = Field(0.2, ge=0, le=10)          # a weekend hour against a weekday one
+    directions: dict[Literal["in", "out", "click_to_call", "internal"], float] = Field(
+        default_factory=lambda: {"in": 60, "out": 22, "click_to_call": 10, "internal": 8})
+    incoming: dict[Literal["answered", "missed", "cancelled", "busy"], float] = Field(
+        default_factory=lambda: {"answered": 74, "missed": 13, "cancelled": 10, "busy": 3})
+    outgoing: dict[Literal["answered", "missed", "cancelled", "busy", "unavailable"], float] = Field(
+        default_factory=lambda: {"answered": 60, "missed": 17, "busy": 13, "unavailable": 8, "cancelled": 2})
+    internal: dict[Literal["answered", "missed"], float] = Field(
+        default_factory=lambda: {"answered": 85, "missed": 15})
+    talk_median_s: float = Field(95.0, gt=0, le=3600)   # log-normal talk time
+    talk_spread: float = Field(0.9, ge=0, le=3)
+    talk_max_s: float = Field(1800.0, ge=5, le=86400)
+    ring_median_s: float = Field(8.0, gt=0, le=60)
+    ring_spread: float = Field(0.6, ge=0, le=3)
+    repeat_share: float = Field(0.3, ge=0, le=1)        # calls from regular clients
+    contact_share: float = Field(0.25, ge=0, le=1)      # calls from known contacts
+    callback_share: float = Field(0.6, ge=0, le=1)      # missed calls called back
+    callback_delay_s: float = Field(1200.0, gt=0)       # median time before the call-back
+    crm_callback_share: float = Field(0.4, ge=0, le=1)  # call-backs placed through the CRM
+    transfer_share: float = Field(0.07, ge=0, le=1)
+    hold_share: float = Field(0.08, ge=0, le=1)
+    rating_share: float = Field(0.12, ge=0, le=1)
+    utm_share: float = Field(0.15, ge=0, le=1)
+    showcase: bool = True    # a seeded history has one call of every rarer kind the office supports
+
+    @field_validator("directions", "incoming", "outgoing", "internal")
+    @classmethod
+    def _some_weight(cls, v: dict) -> dict:
+        if not v or sum(v.values()) <= 0 or any(w < 0 for w in v.values()):
+            raise ValueError("needs weights >= 0, at least one above 0")
+        return v
+
+
 class GenerateSeed(_Model):
     """How much Faker adds on top of what is listed (totals, not extras)."""
     employees: int = Field(0, ge=0, le=5000)
@@ -223,6 +265,7 @@ class SeedData(_Model):
     managers: list[ManagerSeed] = Field(default_factory=list)
     contacts: list[ContactSeed] = Field(default_factory=list)
     generate: GenerateSeed = Field(default_factory=GenerateSeed)
+    traffic: TrafficSettings = Field(default_factory=TrafficSettings)
 
     @field_validator("locale")
     @classmethod

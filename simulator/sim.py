@@ -43,6 +43,7 @@ class Simulator:
         self.reproducible = reproducible
         self.run_nonce = "" if reproducible else secrets.token_hex(8)
         self.anchors: dict[str, float] = {}   # account → the time its seed is relative to
+        self.history_listener = None   # sees the seeded history's engine events (on its worker thread)
         self.clock = clock or Clock(config.server.clock)
         self.engine = CallEngine(self.clock)
         self.webhook_journal = WebhookJournal(max(1000, config.server.journal_size * 2))
@@ -102,7 +103,7 @@ class Simulator:
         except ValueError as err:
             raise ConfigError(str(err)) from None
         gen = cfg.seed.generate
-        await seed_history(account, gen.calls, gen.days, now, self.seed)
+        await seed_history(account, gen.calls, gen.days, now, self.seed, self.history_listener)
         # after the history (its draws stay those of the seed): one truth for every number
         settle_numbers(account.state, {n.number for n in cfg.seed.numbers} | {s.number for s in cfg.seed.sims})
         provider.attach(self, account)

@@ -1,5 +1,6 @@
-"""Past calls for the seed: produced by running the real call engine on an instant clock
-that starts ``days`` ago, so history, statistics and recordings agree with each other."""
+"""Past calls for the seed: the office's traffic model (``core/traffic.py``) played through the
+real call engine on an instant clock that starts ``days`` ago, so history, statistics and
+recordings agree with each other. ``random_script`` is the benchmarks' flat mix of outcomes."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import datetime, timezone
 
 from .clock import Clock
 from .engine import CallEngine, CallScript, Transfer
-from .seed import NumberFactory
+from .traffic import PlannedPause, Traffic, office_from_state
 
 INCOMING_OUTCOMES = [("answered", 70), ("missed", 14), ("cancelled", 10), ("busy", 3), ("unavailable", 3)]
 OUTGOING_OUTCOMES = [("answered", 65), ("missed", 20), ("busy", 10), ("unavailable", 5)]
@@ -36,8 +37,9 @@ def random_script(rng: random.Random, direction: str, employees: list) -> CallSc
     return script
 
 
-async def seed_history(account, calls: int, days: int, now: float, seed: int) -> None:
-    """Run ``calls`` calls through the engine over the ``days`` before ``now`` (no webhooks).
+async def seed_history(account, calls: int, days: int, now: float, seed: int, listener=None) -> None:
+    """Run about ``calls`` calls of the office's traffic model (``core/traffic.py``) through the
+    engine over the ``days`` before ``now`` (no webhooks); ``listener`` sees the engine's events.
 
     On an asyncio loop of its own, in a worker thread: the instant clock knows that every call
     waits by looking at asyncio's ready queue, which the server's loop may not have (uvloop);
@@ -45,46 +47,50 @@ async def seed_history(account, calls: int, days: int, now: float, seed: int) ->
     anyone while this runs."""
     if calls <= 0:
         return
-    await asyncio.to_thread(asyncio.run, _run_history(account, calls, days, now, seed))
+    await asyncio.to_thread(asyncio.run, _run_history(account, calls, days, now, seed, listener))
 
 
-async def _run_history(account, calls: int, days: int, now: float, seed: int) -> None:
+async def _run_history(account, calls: int, days: int, now: float, seed: int, listener=None) -> None:
     state = account.state
-    employees = [e for e in state.employees.values() if not e.dnd]
-    numbers = list(state.numbers.values())
-    if not employees:
+    office = office_from_state(account)
+    if not office.employees:
         return
     rng = random.Random(f"{seed}:{account.id}:history")
-    span = days * 86400
-    start = now - span
+    start = now - days * 86400
+    traffic = Traffic(office, account.config.seed.traffic, rng, regulars=max(10, calls // 12))
+    plan = traffic.history(calls, start, now - 1800)   # the last call starts half an hour before now
     clock = Clock("instant", start=datetime.fromtimestamp(start, tz=timezone.utc))
     engine = CallEngine(clock, lookups=False, rng=random.Random(f"{seed}:{account.id}:history-calls"))
-    # blocked/DND behaviour is part of the live account; the history keeps to plain calls
+    if listener is not None:
+        engine.subscribe(listener)
+    # blocking anonymous callers is part of the live account; the history keeps to callers with numbers
     block, account.state.block_anonymous = account.state.block_anonymous, False
-    factory = NumberFactory(rng, account.locale == "uk_UA")
-    clients = [factory.mobile() for _ in range(max(10, calls // 4))]
-    # business hours, weekdays mostly; last call starts two hours before now
-    offsets = sorted(rng.uniform(0, span - 7200) for _ in range(calls))
 
-    async def one(offset: float) -> None:
-        await clock.sleep(offset)
-        roll = rng.random()
-        client = rng.choice(clients)
-        if state.blacklist_match(client):
-            client = clients[0]
-        if roll < 0.6 and numbers:
-            script = random_script(rng, "in", employees)
-            call = engine.incoming(account, client, rng.choice(numbers).number, script)
-        elif roll < 0.92:
-            script = random_script(rng, "out", employees)
-            call = engine.outgoing(account, rng.choice(employees), client, script)
+    async def one(item) -> None:
+        await clock.sleep(item.at)
+        if isinstance(item, PlannedPause):
+            emp = state.find_employee(item.employee)
+            if emp is not None:
+                engine.pause(account, emp, item.on)
+            return
+        script = item.script()
+        if item.direction == "in":
+            call = engine.incoming(account, item.from_, item.to, script)
+        elif item.direction == "out":
+            emp = state.find_employee(item.employee)
+            if emp is None:
+                return
+            place = engine.click_to_call if item.click_to_call else engine.outgoing
+            call = place(account, emp, item.to, script)
         else:
-            a, b = rng.sample(employees, 2) if len(employees) > 1 else (employees[0], employees[0])
-            call = engine.internal(account, a, b, CallScript(outcome="answered", talk_s=rng.randint(10, 200)))
+            a, b = state.find_employee(item.from_), state.find_employee(item.to)
+            if a is None or b is None:
+                return
+            call = engine.internal(account, a, b, script)
         await call.done
 
     try:
-        await asyncio.gather(*(one(o) for o in offsets))
+        await asyncio.gather(*(one(item) for item in plan))
     finally:
         account.state.block_anonymous = block
         await clock.close()

@@ -220,14 +220,26 @@ def build_state(cfg: AccountConfig, seed: int, now: float, locale: str = "ru_RU"
         if depts and kind == 0:
             route = Route(type="department", target=depts[0].id)
         elif depts and kind == 1:
+            # outside working hours nobody takes it: out of hours
             route = Route(type="schedule", schedule={d: [(9 * 3600, 18 * 3600)] for d in WORK_HOURS},
-                          work=Route(type="department", target=depts[min(1, len(depts) - 1)].id),
-                          other=Route(type="voicemail"))
+                          work=Route(type="department", target=depts[min(1, len(depts) - 1)].id))
         elif depts and kind == 2:
-            route = Route(type="ivr", greeting="Здравствуйте! Нажмите 1, 2 или 3.", ivr_default="1",
-                          ivr={str(j + 1): Route(type="department", target=d.id) for j, d in enumerate(depts[:3])})
+            menu = {str(j + 1): Route(type="department", target=d.id) for j, d in enumerate(depts[:3])}
+            menu["0"] = Route(type="fax")
+            if employees and employees[-1].mobile:
+                menu["9"] = Route(type="external", target=employees[-1].mobile)   # to a mobile phone
+            route = Route(type="ivr", greeting="Здравствуйте! Нажмите 1, 2 или 3.", ivr_default="1", ivr=menu)
         elif employees and kind == 3:
-            route = Route(type="employee", target=employees[i % len(employees)].login)
+            emp = employees[i % len(employees)]
+            # busy forward: while the employee is on the phone, a colleague takes the call
+            route = Route(type="employee", target=emp.login,
+                          on_busy=Route(type="employee", target=employees[(i + 1) % len(employees)].login)
+                          if len(employees) > 1 else Route(type="voicemail"))
+        elif depts and employees:
+            # outside working hours the on-duty employee takes it
+            route = Route(type="schedule", schedule={d: [(9 * 3600, 18 * 3600)] for d in WORK_HOURS},
+                          work=Route(type="department", target=depts[i % len(depts)].id),
+                          other=Route(type="employee", target=employees[(i + 2) % len(employees)].login))
         elif depts:
             route = Route(type="department", target=depts[i % len(depts)].id)
         else:

@@ -244,12 +244,18 @@ def check_crm_command(provider, url, crm_token, timeout, junit_path, as_json, ve
 @click.option("--seed", default=1, show_default=True, type=int, help="The same seed gives the same calls.")
 @click.option("--server", default=None, help="Place the calls in a running simulator (POST /_sim/calls).")
 @click.option("--admin-token", default=None, envvar="PBX_SIM_ADMIN_TOKEN", help="The server's admin token.")
-def traffic_command(account, calls_per_hour, duration, config_path, crm_url, speed, seed, server, admin_token):
+@click.option("--office-hours/--flat", default=False, show_default=True,
+              help="Shape the arrivals by the office's day (peaks, lunch dip, quiet nights and weekends); "
+                   "the rate is then that of an average working hour.")
+def traffic_command(account, calls_per_hour, duration, config_path, crm_url, speed, seed, server, admin_token,
+                    office_hours):
     """Generate realistic calls (Faker) for load and soak tests of a CRM.
 
-    A mix of incoming, outgoing, click-to-call and internal calls with answered, missed,
-    cancelled, busy and unavailable outcomes, realistic ring and talk times, transfers,
-    ratings and UTM tags, at a Poisson rate on the simulator clock.
+    The office's traffic model (the one the seeded history uses): incoming, outgoing,
+    click-to-call and internal calls with answered, missed, cancelled, busy and unavailable
+    outcomes, log-normal talk and ring times, regular clients and known contacts, call-backs
+    of missed calls, transfers to a colleague, holds, ratings and UTM tags, at a Poisson rate
+    on the simulator clock (the account's seed.traffic settings).
 
     \b
     Example:
@@ -258,13 +264,14 @@ def traffic_command(account, calls_per_hour, duration, config_path, crm_url, spe
     """
     if server:
         report = asyncio.run(_traffic_remote(server.rstrip("/"), account, calls_per_hour, duration, speed, seed,
-                                             admin_token))
+                                             admin_token, office_hours))
     else:
-        report = asyncio.run(_traffic_local(account, calls_per_hour, duration, config_path, crm_url, speed, seed))
+        report = asyncio.run(_traffic_local(account, calls_per_hour, duration, config_path, crm_url, speed, seed,
+                                            office_hours))
     click.echo(report.render())
 
 
-async def _traffic_local(account_id, rate, duration, config_path, crm_url, speed, seed):
+async def _traffic_local(account_id, rate, duration, config_path, crm_url, speed, seed, office_hours=False):
     from ..config import ConfigError, apply_environment, load_config
     from ..core.clock import Clock
     from ..sim import Simulator
@@ -288,14 +295,14 @@ async def _traffic_local(account_id, rate, duration, config_path, crm_url, speed
     sim = Simulator(cfg, Clock(clock_mode(speed)))
     try:
         await sim.start()
-        return await run_in_process(sim, account_id, rate, duration, seed)
+        return await run_in_process(sim, account_id, rate, duration, seed, office_hours=office_hours)
     except ValueError as err:
         raise click.ClickException(str(err)) from None
     finally:
         await sim.close()
 
 
-async def _traffic_remote(server, account_id, rate, duration, speed, seed, token):
+async def _traffic_remote(server, account_id, rate, duration, speed, seed, token, office_hours=False):
     import aiohttp
 
     from ..core.clock import Clock
@@ -317,7 +324,7 @@ async def _traffic_remote(server, account_id, rate, duration, speed, seed, token
                         [n["number"] for n in state["numbers"] if n.get("enabled", True)],
                         state.get("provider") == "phonet")
         try:
-            plan = TrafficPlan(office, rate, seed)
+            plan = TrafficPlan(office, rate, seed, start=clock.timestamp(), office_hours=office_hours)
         except ValueError as err:
             raise click.ClickException(str(err)) from None
 

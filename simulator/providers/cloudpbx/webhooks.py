@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     from ...core.models import CallRecord, Employee
     from ...sim import Simulator
 
+# the documented values of the webhooks' fields (cloudpbx.md)
+EVENT_TYPES = ("INCOMING", "ACCEPTED", "COMPLETED", "CANCELLED", "OUTGOING", "TRANSFERRED")
+HISTORY_STATUSES = ("Success", "Missed", "Cancel", "Busy", "NotAvailable", "NotAllowed", "NotFound")
+
 # history status of a finished call by direction and engine outcome
 IN_STATUS = {"answered": "Success", "cancelled": "Cancel"}            # anything else: Missed
 OUT_STATUS = {"answered": "Success", "missed": "Missed", "cancelled": "Cancel", "dnd": "Cancel",

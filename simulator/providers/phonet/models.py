@@ -323,6 +323,8 @@ DISPOSITION = {
     "congestion": 2, "max_sessions": 2,     # "route (direction) overloaded": no free line
 }
 LG_DIRECTION = {"internal": 1, "out": 2, "in": 4}
+LG_DIRECTIONS = (1, 2, 4, 32, 64)       # 32 / 64: pause set / removed (§4.8)
+DISPOSITIONS = (0, 1, 2, 3, 4)          # §4.5
 
 
 def disposition(outcome: str | None) -> int:

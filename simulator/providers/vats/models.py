@@ -863,6 +863,11 @@ def call_user(state: AccountState, cdr: CallRecord) -> Employee | None:
     return state.employees.get(cdr.employee_id)
 
 
+# the documented values (seed §2.1 / vats.md "History")
+HISTORY_STATUSES = ("success", "missed", "no_answer")
+HISTORY_DESTINATIONS = ("user", "group", "telnum", "ivr", "onduty", "offtime", "hello", "vm", "am")
+INNER_STATUSES = ("success", "noanswer")
+
 # core destination → vats "Адресат входящего звонка"
 DESTINATIONS = {"user": "user", "group": "group", "telnum": "telnum", "ivr": "ivr", "vm": "vm",
                 "fax": "am", "offtime": "offtime", "blocked": "hello", "disabled": "hello", "none": "hello"}

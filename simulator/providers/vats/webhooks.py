@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 
 PROVIDER_ID = "vats"
 
+# the documented values of the webhooks' fields (seed §2)
+EVENT_TYPES = ("INCOMING", "ACCEPTED", "COMPLETED", "CANCELLED", "OUTGOING", "TRANSFERRED")
+HISTORY_HOOK_STATUSES = ("Success", "Missed", "Cancel", "Busy", "NotAvailable", "NotAllowed", "NotFound")
+
 # core outcome → history status (seed §2.1). Busy, NotAvailable, NotAllowed and NotFound are
 # "только исходящий" (outgoing only) in the seed, so an incoming call never gets them: an
 # incoming call the client hung up is Cancel, every other incoming call nobody answered —
