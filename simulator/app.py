@@ -51,9 +51,11 @@ def make_app(sim: Simulator) -> web.Application:
     return app
 
 
-async def create_app(config: SimConfig, clock: Clock | None = None, seed: int | None = None) -> web.Application:
-    """Build the simulator (seed data, past calls) and its application."""
-    sim = await build_simulator(config, clock, seed)
+async def create_app(config: SimConfig, clock: Clock | None = None, seed: int | None = None,
+                     history_later: bool = False) -> web.Application:
+    """Build the simulator (seed data, past calls: later with ``history_later``) and its
+    application."""
+    sim = await build_simulator(config, clock, seed, history_later)
     return make_app(sim)
 
 

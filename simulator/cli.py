@@ -156,11 +156,13 @@ async def _serve(cfg: SimConfig, state_file: str | None = None, snapshot_every: 
     from .snapshot import SnapshotError, StateFile
 
     try:
-        app = await create_app(cfg)
+        # the server answers while the accounts' past calls are seeded (Simulator.ready)
+        app = await create_app(cfg, history_later=True)
     except ConfigError as err:
         raise click.ClickException(str(err)) from None
     state = StateFile(state_file, snapshot_every) if state_file else None
     if state is not None:
+        await app[SIM].ready()
         try:
             click.echo(await state.load(app[SIM]))
         except SnapshotError as err:

@@ -143,6 +143,8 @@ def request_middleware(sim) -> Any:
     async def answer(request: web.Request, handler):
         started = perf_counter()
         status = 500
+        if sim.seeding and request.path != "/_sim/health":
+            await sim.ready()          # the accounts' past calls first (pbx-sim serve's start)
         try:
             response = _refusal(sim, request) if server.admin_token or request.content_length else None
             if response is None:

@@ -44,6 +44,7 @@ class Simulator:
         self.run_nonce = "" if reproducible else secrets.token_hex(8)
         self.anchors: dict[str, float] = {}   # account → the time its seed is relative to
         self.history_listener = None   # sees the seeded history's engine events (on its worker thread)
+        self._seeding: asyncio.Task | None = None   # past calls being seeded (start(history_later))
         self.clock = clock or Clock(config.server.clock)
         self.engine = CallEngine(self.clock)
         self.webhook_journal = WebhookJournal(max(1000, config.server.journal_size * 2))
@@ -62,20 +63,49 @@ class Simulator:
         self.engine.subscribe_office(self._dispatch_office)
 
     # ---- accounts --------------------------------------------------------------------------
-    async def start(self) -> None:
+    async def start(self, history_later: bool = False) -> None:
+        """Build every configured account. ``history_later``: their past calls are seeded on a
+        worker after this returns — ``pbx-sim serve`` answers its health check meanwhile and
+        holds every other request until ``ready()`` (seeding was most of a start-up)."""
+        later: list | None = [] if history_later else None
         for cfg in self.config.accounts:
-            await self.add_account(cfg)
+            await self.add_account(cfg, later)
+        if later:
+            self._seeding = asyncio.get_running_loop().create_task(self._seed(later))
 
-    async def add_account(self, cfg: AccountConfig) -> Account:
+    async def _seed(self, jobs: list) -> None:
+        try:
+            for job in jobs:
+                await job
+        except Exception:
+            log.exception("seeding the accounts' history failed")
+        finally:
+            self._seeding = None
+
+    @property
+    def seeding(self) -> bool:
+        """The accounts' past calls are still being seeded (``start(history_later=True)``)."""
+        return self._seeding is not None
+
+    async def ready(self) -> None:
+        """Wait until the accounts' past calls are seeded (at once when they are)."""
+        seeding = self._seeding
+        if seeding is not None:
+            await asyncio.shield(seeding)
+
+    async def add_account(self, cfg: AccountConfig, later: list | None = None) -> Account:
         if cfg.id in self.accounts:
             raise ConfigError(f"account {cfg.id!r} exists already")
         self.anchors[cfg.id] = self.clock.timestamp()
-        account = await self._build(cfg)
+        account = await self._build(cfg, later=later)
         self.account_configs[cfg.id] = cfg
         self.accounts[cfg.id] = account
         return account
 
-    async def _build(self, cfg: AccountConfig, keep_credentials: dict | None = None) -> Account:
+    async def _build(self, cfg: AccountConfig, keep_credentials: dict | None = None,
+                     later: list | None = None) -> Account:
+        """A configured account with its seed; its past calls now, or appended to ``later``
+        as a coroutine to await (the account is then attached to its provider after them)."""
         provider = self.providers[cfg.provider]
         # the seed (its history included) is laid out back from when the account first
         # started, so a reset brings back the same ids at the same times
@@ -102,12 +132,18 @@ class Simulator:
                                    else provider.accept_credentials(self, account, dict(cfg.credentials)))
         except ValueError as err:
             raise ConfigError(str(err)) from None
+        if later is None:
+            await self._history(account, cfg, now)
+        else:
+            later.append(self._history(account, cfg, now))
+        return account
+
+    async def _history(self, account: Account, cfg: AccountConfig, now: float) -> None:
         gen = cfg.seed.generate
         await seed_history(account, gen.calls, gen.days, now, self.seed, self.history_listener)
         # after the history (its draws stay those of the seed): one truth for every number
         settle_numbers(account.state, {n.number for n in cfg.seed.numbers} | {s.number for s in cfg.seed.sims})
-        provider.attach(self, account)
-        return account
+        self.providers[cfg.provider].attach(self, account)
 
     def account(self, account_id: str) -> Account:
         try:
@@ -193,6 +229,8 @@ class Simulator:
 
     # ---- lifecycle -------------------------------------------------------------------------
     async def close(self) -> None:
+        if self._seeding is not None:
+            await self.ready()         # the worker thread cannot be stopped half way
         self.requests.flush()
         await self.engine.close()
         await self.webhooks.close()
@@ -201,6 +239,7 @@ class Simulator:
     def health(self) -> dict:
         return {
             "status": "ok",
+            "seeding": self.seeding,
             "accounts": len(self.accounts),
             "live_calls": len(self.engine.live),
             "clock": self.clock.snapshot(),
@@ -213,9 +252,10 @@ def iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-async def build_simulator(config: SimConfig, clock: Clock | None = None, seed: int | None = None) -> Simulator:
+async def build_simulator(config: SimConfig, clock: Clock | None = None, seed: int | None = None,
+                          history_later: bool = False) -> Simulator:
     sim = Simulator(config, clock, seed)
-    await sim.start()
+    await sim.start(history_later)
     return sim
 
 

@@ -68,10 +68,11 @@ components.update({
                                  "set": {"type": "string", "examples": ["2026-01-15T09:00:00Z"]}}},
     "Health": obj({
         "status": {"const": "ok"}, "accounts": {"type": "integer", "minimum": 0},
+        "seeding": {"type": "boolean", "description": "pbx-sim serve answers at once and seeds the accounts' past calls meanwhile; until false, every other request waits for it"},
         "live_calls": {"type": "integer", "minimum": 0}, "clock": ref("Clock"),
         "webhooks": obj({k: {"type": "integer"} for k in ("queued", "delivered", "failed", "overflow", "attempts", "pending")},
                         ["queued", "delivered", "failed", "overflow", "attempts", "pending"]),
-        "uptime_s": {"type": "number"}}, ["status", "accounts", "live_calls", "clock", "webhooks", "uptime_s"]),
+        "uptime_s": {"type": "number"}}, ["status", "seeding", "accounts", "live_calls", "clock", "webhooks", "uptime_s"]),
     "CrmView": obj({
         "url": nullable("string"), "crm_token": {"type": "string"},
         "encoding": {"enum": ["json", "form", None]}, "timeout": {"type": "number"},

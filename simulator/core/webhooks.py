@@ -27,7 +27,6 @@ from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 import aiohttp
-from jsonschema import Draft202012Validator
 
 from ..assets import AssetError, answer_schema
 from .clock import Clock
@@ -110,9 +109,10 @@ class WebhookAttempt:
 
 
 @lru_cache(maxsize=64)
-def _validator(provider: str, hook: str) -> Draft202012Validator:
+def _validator(provider: str, hook: str):
     """Every hook has an answer schema; a missing one raises ``AssetError`` (it never means
     "no rules", which would pass any answer)."""
+    from jsonschema import Draft202012Validator   # on the first answer: not at start-up
     return Draft202012Validator(answer_schema(provider, hook))
 
 

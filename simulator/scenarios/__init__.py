@@ -10,12 +10,7 @@
 - ``traffic``: ``TrafficPlan`` / ``TrafficGenerator`` — realistic calls at a rate.
 - ``cli``: ``pbx-sim run``, ``pbx-sim check-crm``, ``pbx-sim traffic``; ``routes``:
   ``POST /_sim/scenarios/run``.
+
+Nothing is imported here: the server registers ``routes`` at start and loads the runner (and
+jsonschema, yaml) only when a scenario is run.
 """
-
-from .loader import ScenarioError, load_scenario, parse_scenario
-from .model import Expectation, Scenario, Step
-from .report import ScenarioReport
-from .runner import run_on, run_scenario
-
-__all__ = ["Scenario", "Step", "Expectation", "ScenarioReport", "ScenarioError", "load_scenario",
-           "parse_scenario", "run_scenario", "run_on"]
