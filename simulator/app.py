@@ -37,6 +37,8 @@ def make_app(sim: Simulator) -> web.Application:
     app.add_routes(scenario_routes)
     from .admin.office import routes as office_routes         # GET /_sim/accounts/{id}/office
     app.add_routes(office_routes)
+    from .admin.history_view import routes as history_routes  # GET /_sim/calls/{id}/history
+    app.add_routes(history_routes)
     from .admin.events import setup_events                    # GET /_sim/events (live stream)
     setup_events(app)
     from .inspector.routes import setup_inspector             # GET /_sim/ui (the inspector page)

@@ -167,3 +167,25 @@ async def test_recording_of_a_finished_call(client, sim, query):
     assert answer.status == 200 and answer.content_type == "audio/mpeg"
     from simulator.core.recordings import mp3_duration
     assert 5 <= mp3_duration(await answer.read()) <= 6
+
+
+@pytest.mark.parametrize("account", ["vats", "cloudpbx", "t2", "phonet"])
+async def test_a_finished_call_as_its_provider_shows_it(client, sim, account):
+    number = next(iter(sim.account(account).state.numbers))
+    placed = await client.post("/_sim/calls", json={"account": account, "direction": "in", "from": CLIENT,
+                                                    "to": number, "outcome": "answered", "talk_s": 30})
+    call_id = (await placed.json())["call_id"]
+    await sim.clock.advance(300)
+    cdr = sim.account(account).state.cdrs.get(call_id)
+    assert cdr is not None
+    answer = await client.get(f"/_sim/calls/{call_id}/history", params={"account": account})
+    text = await answer.text()
+    assert answer.status == 200, text
+    asked = answer.headers["X-Pbx-Sim-Request"]
+    assert {"vats": "GET /crmapi/v1/history/json?", "cloudpbx": "POST /sys/crm_api.wcgp",
+            "t2": "GET /crm/openapi/call-records/info?",
+            "phonet": "GET /rest/calls/company.api?"}[account] in asked
+    # the call is in its provider's own answer, by its id or (t2, which shows none) its client's number
+    assert call_id in text or CLIENT.lstrip("+") in text, text[:500]
+    assert (await client.get(f"/_sim/calls/none/history", params={"account": account})).status == 404
+    assert (await client.get(f"/_sim/calls/{call_id}/history")).status == 404

@@ -364,6 +364,14 @@ paths = {
                   {"200": {"description": "The recording.", "content": {"audio/mpeg": {"schema": {"type": "string", "format": "binary"}}}},
                    "404": jresp("No such account, call or recording.", ref("Error"))},
                   tag="calls", opid="callRecording", params=[{"name": "account", "in": "query", "required": True, "schema": {"type": "string"}}])},
+    "/_sim/calls/{call_id}/history": {
+        "parameters": [CALL_ID],
+        "get": op("A finished call as its provider shows it: the answer of the provider's own history endpoint",
+                  {"200": {"description": "The provider's answer for the seconds the call lasted, as the provider gives it (its body, status and content type), asked over HTTP of this server with the account's credentials, as a CRM would ask (vats GET /crmapi/v1/history/json, cloudpbx cmd=history, t2 GET /crm/openapi/call-records/info, phonet GET /rest/calls/company.api after authorize). X-Pbx-Sim-Request names the requests made (credentials masked). The request shows in the request journal like any other.",
+                           "headers": {"X-Pbx-Sim-Request": {"schema": {"type": "string"}}},
+                           "content": {"application/json": {"schema": {}}, "text/csv": {"schema": {"type": "string"}}}},
+                   "404": jresp("No such account or finished call.", ref("Error"))},
+                  tag="calls", opid="callHistory", params=[{"name": "account", "in": "query", "required": True, "schema": {"type": "string"}}])},
     "/_sim/accounts/{id}/office": {
         "parameters": [pr("id")],
         "get": op("The office now: each employee's state, departments with their queues, numbers and routes",

@@ -132,6 +132,7 @@ def context(request: web.Request, views: tuple[str, ...]) -> dict[str, Any]:
     filters = _filters(request)
     accounts = [a.public(secrets=True) for a in sim.accounts.values()]   # the copy buttons need them
     ctx: dict[str, Any] = {"accounts": accounts, "zones": Zones(sim), "names": names(sim),
+                           "providers": {a.id: a.provider for a in sim.accounts.values()},
                            "clock": sim.clock.snapshot(), "filters": filters, "views": views,
                            "token": sim.config.server.admin_token or ""}
     only = filters["account"] or None

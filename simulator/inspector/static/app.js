@@ -5,7 +5,7 @@
 
 const token = document.querySelector('meta[name="sim-token"]').content;
 const headers = token ? { Authorization: "Bearer " + token } : {};
-const filters = { webhooks: new URLSearchParams() };
+const filters = { webhooks: new URLSearchParams(), board: new URLSearchParams(), calls: new URLSearchParams() };
 
 // ---- tabs ----------------------------------------------------------------------------------
 function showTab() {
@@ -14,6 +14,7 @@ function showTab() {
   const current = known ? name : "board";
   document.querySelectorAll("section.view").forEach((s) => s.classList.toggle("shown", s.id === current));
   document.querySelectorAll("[data-tab]").forEach((a) => a.setAttribute("aria-current", a.dataset.tab === current ? "page" : "false"));
+  window.scrollTo(0, 0);   // a tab opens at its top, not where the anchor would jump
 }
 window.addEventListener("hashchange", showTab);
 document.body.classList.add("js");
