@@ -128,7 +128,6 @@ def _filters(request: web.Request) -> dict[str, str]:
 
 def context(request: web.Request, views: tuple[str, ...]) -> dict[str, Any]:
     sim: Simulator = request.app[SIM]
-    app = request.app
     filters = _filters(request)
     accounts = [a.public(secrets=True) for a in sim.accounts.values()]   # the copy buttons need them
     ctx: dict[str, Any] = {"accounts": accounts, "zones": Zones(sim), "names": names(sim),
@@ -156,16 +155,21 @@ def context(request: web.Request, views: tuple[str, ...]) -> dict[str, Any]:
                 counts[attempt.call] = counts.get(attempt.call, 0) + 1
         ctx["hook_counts"] = counts
     if "webhooks" in views:
-        attempts = [dict(a.to_json(), signature=_signature(a)) for a in sim.webhook_journal.entries(
-            only, filters["call"] or None, filters["hook"] or None)]
-        hooks = sorted({a.hook for a in sim.webhook_journal.entries(only)})
-        if filters["verdict"]:
+        journal = sim.webhook_journal
+        if filters["verdict"] == "dead":   # the dead letters, as GET /_sim/webhooks/dead lists them
+            chosen = [a for a in journal.dead_letters(only, filters["hook"] or None)
+                      if not filters["call"] or a.call == filters["call"]]
+        else:
+            chosen = journal.entries(only, filters["call"] or None, filters["hook"] or None)
+        attempts = [dict(a.to_json(), signature=_signature(a)) for a in chosen]
+        hooks = sorted({a.hook for a in journal.entries(only)})
+        if filters["verdict"] in ("ok", "violations", "failed"):
             attempts = [a for a in attempts if verdict(a) == filters["verdict"]]
+        ctx["dead"] = {a.id for a in journal.dead_letters(only)}
         attempts.reverse()
         for a in attempts:
             a["verdict"], a["decoded"] = verdict(a), decoded_body(a)
-        ctx.update(attempts=attempts[:WEBHOOKS_SHOWN], attempts_total=len(attempts), hooks=hooks,
-                   can_resend=has_route(app, "POST", "/_sim/webhooks/{id}/resend"))
+        ctx.update(attempts=attempts[:WEBHOOKS_SHOWN], attempts_total=len(attempts), hooks=hooks)
     if "requests" in views:
         rows = [e.to_json() for e in sim.requests.entries(only) if e.provider is not None]
         rows.reverse()

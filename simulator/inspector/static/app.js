@@ -197,6 +197,11 @@ document.addEventListener("submit", async (ev) => {
     if (el.type === "checkbox") body[el.name] = el.checked;
     else body[el.name] = el.value;
   }
+  if (form.dataset.kind === "out") {   // an employee dialling a colleague's extension: an internal call
+    const colleague = Array.from(form.querySelectorAll('select[name="employee"] option'))
+      .find((o) => o.dataset.account === body.account && o.value === body.to.trim());
+    if (colleague) body.direction = "internal";
+  }
   const payload = form.dataset.wrap ? { [form.dataset.wrap]: body } : body;
   try {
     const answer = await api(form.dataset.form, payload);
