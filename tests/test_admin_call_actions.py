@@ -189,3 +189,45 @@ async def test_a_finished_call_as_its_provider_shows_it(client, sim, account):
     assert call_id in text or CLIENT.lstrip("+") in text, text[:500]
     assert (await client.get(f"/_sim/calls/none/history", params={"account": account})).status == 404
     assert (await client.get(f"/_sim/calls/{call_id}/history")).status == 404
+
+
+async def test_hold_on_any_answered_call(client, sim):
+    call_id = await place(client, sim)
+    call = await live(client, call_id)
+    who = call["legs"][0]["number"]
+    early = await client.post(f"/_sim/calls/{call_id}/hold", json={"by": who})
+    assert early.status == 409 and "not answered yet" in (await early.json())["error"]
+    await client.post(f"/_sim/calls/{call_id}/answer", json={"by": who})
+    held = await client.post(f"/_sim/calls/{call_id}/hold", json={"account": "vats", "by": who})
+    assert held.status == 200 and (await held.json())["on_hold"] is True
+    office = await (await client.get("/_sim/accounts/vats/office")).json()
+    me = next(e for e in office["employees"] if e["ext"] == who)
+    assert me["state"] == "on_hold" and me["lines"] == {"total": 1, "busy": 1, "full": True}
+    again = await client.post(f"/_sim/calls/{call_id}/hold", json={})
+    assert again.status == 409 and (await again.json())["error"] == "the call is on hold already"
+    assert (await client.post(f"/_sim/calls/{call_id}/hold", json={"by": "nobody", "on": False})).status == 409
+    await sim.clock.advance(15)
+    off = await client.post(f"/_sim/calls/{call_id}/hold", json={"on": False})
+    assert off.status == 200 and (await off.json())["on_hold"] is False
+    await sim.clock.advance(5)
+    await client.post(f"/_sim/calls/{call_id}/hangup", json={"by": "client"})
+    cdr = sim.account("vats").state.cdrs.get(call_id)
+    assert cdr.hold_s == 15 and cdr.talk_s == 20
+
+
+async def test_a_busy_employee_is_not_rung_by_hand(client, sim):
+    state = sim.account("vats").state
+    emp = next(iter(state.employees.values()))
+    busy = await client.post("/_sim/calls", json={"account": "vats", "direction": "out", "from": emp.ext,
+                                                  "to": "+79031112233", "manual": True})
+    first = (await busy.json())["call_id"]
+    await settle(client)
+    await client.post(f"/_sim/calls/{first}/answer", json={"by": "client"})
+    other = next(e for e in state.employees.values() if e.id != emp.id)
+    second = await client.post("/_sim/calls", json={"account": "vats", "direction": "internal", "from": other.ext,
+                                                    "to": emp.ext, "manual": True})
+    second_id = (await second.json())["call_id"]
+    await settle(client)
+    cdr = state.cdrs.get(second_id)
+    assert cdr is not None and cdr.outcome == "busy", cdr
+    await client.post(f"/_sim/calls/{first}/hangup", json={"by": "client"})

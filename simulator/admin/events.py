@@ -21,6 +21,7 @@ from ..sim import SIM, iso
 
 if TYPE_CHECKING:
     from ..core.engine import CallEvent
+    from ..core.models import PauseRecord
     from ..core.webhooks import WebhookAttempt
     from ..sim import Simulator
 
@@ -34,12 +35,15 @@ class LiveEvents:
         self.sim = sim
         self._queues: set[asyncio.Queue] = set()
         sim.engine.subscribe(self._on_call)
+        sim.engine.subscribe_office(self._on_office)
         sim.webhook_journal.listeners.append(self._on_webhook)
         sim.requests.listeners.append(self._on_requests)
 
     def detach(self) -> None:
         with contextlib.suppress(ValueError):
             self.sim.engine.listeners.remove(self._on_call)
+        with contextlib.suppress(ValueError):
+            self.sim.engine.office_listeners.remove(self._on_office)
         with contextlib.suppress(ValueError):
             self.sim.webhook_journal.listeners.remove(self._on_webhook)
         with contextlib.suppress(ValueError):
@@ -80,6 +84,11 @@ class LiveEvents:
                       "state": call.state, "leg": event.leg.id if event.leg is not None else None,
                       "at": iso(event.at)})
 
+    def _on_office(self, account_id: str, kind: str, record: "PauseRecord") -> None:
+        if not self._queues:
+            return
+        self.publish({"type": kind, "account": account_id, "employee": record.employee_id, "at": iso(record.at)})
+
     def _on_webhook(self, attempt: "WebhookAttempt") -> None:
         if not self._queues:
             return
@@ -115,15 +124,16 @@ def setup_events(app: web.Application) -> None:
 
 @routes.get("/_sim/events")
 async def events(request: web.Request) -> web.StreamResponse:
-    """Server-sent events: ``event:`` the type, ``data:`` JSON. ``?account=`` keeps one account's."""
+    """Server-sent events, each one ``data:`` line of JSON whose ``type`` says what happened
+    (unnamed events: a browser's ``onmessage`` sees every kind, those added later too).
+    ``?account=`` keeps one account's."""
     hub = request.app[LIVE_EVENTS]
     account = request.query.get("account") or None
     if account and account not in request.app[SIM].accounts:
         return web.json_response({"error": f"no account {account!r}"}, status=404)
     with hub.listen() as queue:
         async with sse_response(request) as stream:
-            await stream.send(_dumps({"type": "hello", "clock": request.app[SIM].clock.snapshot()}),
-                              event="hello")
+            await stream.send(_dumps({"type": "hello", "clock": request.app[SIM].clock.snapshot()}))
             closed = asyncio.ensure_future(stream.wait())   # done when the listener goes away
             try:
                 while True:
@@ -137,7 +147,7 @@ async def events(request: web.Request) -> web.StreamResponse:
                         break
                     if account is None or _concerns(event, account):
                         try:
-                            await stream.send(_dumps(event), event=event["type"])
+                            await stream.send(_dumps(event))
                         except (ConnectionResetError, RuntimeError):   # the listener went away
                             break
             finally:

@@ -18,12 +18,7 @@ if TYPE_CHECKING:
 routes = web.RouteTableDef()
 
 # what an employee is doing, busiest first: a state named earlier wins
-STATES = ("talking", "on_hold", "calling", "ringing", "dnd", "offline", "idle")
-
-
-def _on_hold(call, leg) -> bool:
-    """Whether ``leg`` of ``call`` is held (the engine's hold, where it has one)."""
-    return bool(getattr(leg, "on_hold", False) or getattr(call, "on_hold", False))
+STATES = ("talking", "on_hold", "calling", "ringing", "dnd", "paused", "offline", "idle")
 
 
 def office_json(account: "Account", engine: "CallEngine") -> dict:
@@ -36,7 +31,7 @@ def office_json(account: "Account", engine: "CallEngine") -> dict:
             if leg.result == "ringing":
                 what = "ringing"
             elif leg.result == "answered":
-                what = "on_hold" if _on_hold(call, leg) else "talking"
+                what = "on_hold" if call.on_hold else "talking"
             else:
                 continue
             doing.setdefault(leg.employee_id, []).append((what, call.id))
@@ -47,7 +42,6 @@ def office_json(account: "Account", engine: "CallEngine") -> dict:
             if caller is not None and all(cid != call.id for _, cid in doing.get(caller.id, [])):
                 doing.setdefault(caller.id, []).append(
                     ("talking" if call.state == "answered" else "calling", call.id))
-    lines_default = int(account.settings.get("lines", 1) or 1)
     employees = []
     for emp in state.employees.values():
         calls = doing.get(emp.id, [])
@@ -56,15 +50,18 @@ def office_json(account: "Account", engine: "CallEngine") -> dict:
             current = next(s for s in STATES if s in kinds)
         elif emp.dnd:
             current = "dnd"
+        elif emp.paused:
+            current = "paused"
         elif not emp.enabled or emp.status == "offline":
             current = "offline"
         else:
             current = "idle"
-        lines = int(emp.extra.get("lines", lines_default) or 1) if isinstance(emp.extra, dict) else lines_default
-        busy = sum(1 for k, _ in calls if k in ("talking", "on_hold", "calling"))
+        lines = engine.office.capacity(account, emp)
+        busy = len(engine.office.lines.get((account.id, emp.id), ()))
         employees.append({
             "id": emp.id, "login": emp.login, "ext": emp.ext, "name": emp.name, "position": emp.position,
-            "direct_number": emp.direct_number, "dnd": emp.dnd, "status": emp.status, "enabled": emp.enabled,
+            "direct_number": emp.direct_number, "dnd": emp.dnd, "paused": emp.paused, "status": emp.status,
+            "enabled": emp.enabled,
             "state": current, "calls": [cid for _, cid in calls],
             "lines": {"total": lines, "busy": busy, "full": busy >= lines},
         })

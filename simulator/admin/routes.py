@@ -285,6 +285,7 @@ def call_json(call: Call) -> dict:
                   "parent_id": leg.parent_id, "result": leg.result, "rang_at": iso(leg.rang_at),
                   "answered_at": iso(leg.answered_at) if leg.answered_at is not None else None,
                   "ended_at": iso(leg.ended_at) if leg.ended_at is not None else None} for leg in call.legs],
+        "on_hold": call.on_hold,
         "manual": call.script.manual,
         # a manual call waiting for a person: the actions it takes now (answer / transfer)
         "waiting_for": list(call.handset.expects) if call.handset is not None else [],
@@ -386,6 +387,7 @@ class _CallAction(BaseModel):
     by: str | None = None          # who acts: an employee (ext, login, id, number) or "client"
     side: str | None = Field(None, pattern="^(A|B)$")   # hang-up: the caller (A) or callee (B)
     to: str | None = None          # transfer: the employee the call goes to
+    on: bool = True                # hold: on hold (true) or off it (false)
 
 
 async def _action(request: web.Request) -> tuple[Simulator, Call, _CallAction] | web.Response:
@@ -448,6 +450,22 @@ async def _act(request: web.Request, name: str) -> web.Response:
                                     **({"to": action.to} if action.to else {}))
     except CallActionError as err:
         return _error(err.status, str(err))
+    return web.json_response(call_json(call))
+
+
+@routes.post("/_sim/calls/{call_id}/hold")
+async def hold_call(request: web.Request) -> web.Response:
+    """Put an answered call on hold or take it off (any live call: the engine's own hold)."""
+    found = await _action(request)
+    if isinstance(found, web.Response):
+        return found
+    sim, call, action = found
+    if action.by and _side(sim, call, action.by) is None:
+        return _error(409, f"{action.by!r} is not a party of this call")
+    if call.answered_at is None:
+        return _error(409, f"the call is not answered yet (state {call.state}): nothing to hold")
+    if not sim.engine.hold(call.account_id, call.id, action.on):
+        return _error(409, "the call is on hold already" if action.on else "the call is not on hold")
     return web.json_response(call_json(call))
 
 

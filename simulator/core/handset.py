@@ -1,6 +1,7 @@
 """Calls driven by hand: a call placed with ``manual`` (``CallScript.manual``) rings whoever its
-route rings, then waits, with no timeout, for a person's actions through the admin API (the
-inspector's phone): answer as one of the ringing parties, transfer, hang up either side.
+route rings (an employee whose every line is taken is busy at once), then waits, with no
+timeout, for a person's actions through the admin API (the inspector's phone): answer as one
+of the ringing parties, transfer; hold and hang-up are the engine's own, for every call.
 
 The engine's ringing and talking phases hand a manual call to ``HandsetCalls`` (a mixin of
 ``CallEngine``); routing, lookups, IVRs and schedules run as for any call. An action is
@@ -160,10 +161,16 @@ class HandsetCalls:
             leg = Leg(id=leg_id, kind=kind, number=number, employee_id=emp.id if emp else None,
                       parent_id=parent_id, rang_at=self.clock.timestamp())
             call.legs.append(leg)
-            legs.append(leg)
             if emp is not None:
                 call.employee_id = emp.id
             self._emit("leg.ringing", call, leg)
+            if emp is not None and self.office.busy(account, emp):   # every line taken: busy at once
+                leg.ended_at, leg.result = self.clock.timestamp(), "busy"
+                self._emit("leg.ended", call, leg)
+                continue
+            legs.append(leg)
+        if not legs:
+            return "busy", None
         while True:
             action = await self._next_action(call, ("answer",))
             try:
@@ -195,6 +202,9 @@ class HandsetCalls:
                 continue
             if target.id == leg.employee_id:
                 action.reply.set_exception(CallActionError(409, f"{target.name} is on the call already"))
+                continue
+            if self.office.busy(account, target):
+                action.reply.set_exception(CallActionError(409, f"{target.name} ({target.ext}) is busy: every line is taken"))
                 continue
             current = self.employee(account, leg.employee_id)
             leg.ended_at, leg.result = self.clock.timestamp(), "transferred"

@@ -28,7 +28,7 @@ TABS = ("board", "calls", "webhooks", "requests", "phone", "scenarios", "faults"
 # what the page fetches again when the live stream says it changed
 PARTS = ("board", "calls", "webhooks", "requests", "handset", "clock", "accounts")
 STATE_TEXT = {"talking": "talking", "on_hold": "on hold", "calling": "dialling", "ringing": "ringing",
-              "dnd": "DND", "offline": "offline", "idle": "idle"}
+              "dnd": "DND", "paused": "paused", "offline": "offline", "idle": "idle"}
 FINISHED_SHOWN = 25          # finished calls in the calls view
 WEBHOOKS_SHOWN = 200         # newest webhook attempts in the webhooks view
 REQUESTS_SHOWN = 200

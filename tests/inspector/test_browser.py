@@ -55,7 +55,14 @@ async def test_a_call_driven_from_the_page(client, sim, crm, browser, shots):
     await page.wait_for_selector(f'[data-account="vats"] .employee[data-state="talking"]', state="attached")
     assert call.state == "answered" and call.current_leg().employee_id == ringing[0].employee_id
     await page.wait_for_selector(f'[data-part="handset"] [data-call="{call.id}"] button:has-text("Transfer")')
+    # on hold and off it again, from the page
+    await page.click(f'[data-part="handset"] [data-call="{call.id}"] button:has-text("Hold")')
+    await page.wait_for_selector('[data-account="vats"] .employee[data-state="on_hold"]', state="attached")
+    assert call.on_hold
     await shots(page, "phone")
+    await page.click(f'[data-part="handset"] [data-call="{call.id}"] button:has-text("Take off hold")')
+    await page.wait_for_selector('[data-account="vats"] .employee[data-state="talking"]', state="attached")
+    assert not call.on_hold
 
     # the webhooks with their verdicts: the empty answer to vats' contact lookup breaks its contract
     await page.click('[data-tab="webhooks"]')

@@ -17,14 +17,14 @@ from simulator.sim import Simulator
 
 async def read_events(response, until: str, limit: int = 200) -> list[tuple[str, dict]]:
     """(type, data) of each event until one of type ``until``."""
-    events, kind = [], None
+    events = []
     while len(events) < limit:
         line = (await asyncio.wait_for(response.content.readline(), 5)).decode().rstrip("\r\n")
-        if line.startswith("event:"):
-            kind = line.split(":", 1)[1].strip()
-        elif line.startswith("data:"):
-            events.append((kind, json.loads(line.split(":", 1)[1])))
-            if kind == until:
+        assert not line.startswith("event:")   # unnamed: a browser's onmessage sees every kind
+        if line.startswith("data:"):
+            data = json.loads(line.split(":", 1)[1])
+            events.append((data["type"], data))
+            if data["type"] == until:
                 return events
     raise AssertionError(f"no {until} event in {events}")
 
@@ -49,6 +49,10 @@ async def test_the_live_stream(client, sim, crm):
     await client.get("/crmapi/v1/users", headers={"X-API-KEY": key})
     requests = (await read_events(stream, "requests"))[-1][1]
     assert requests == {"type": "requests", "accounts": ["vats"], "count": 1}
+    employee = next(iter(sim.account("vats").state.employees.values()))
+    sim.engine.pause(sim.account("vats"), employee, True)
+    paused = (await read_events(stream, "employee.paused"))[-1][1]
+    assert paused["account"] == "vats" and paused["employee"] == employee.id
     stream.close()
 
 

@@ -65,17 +65,16 @@ const liveText = document.getElementById("live-text");
 const liveBox = document.getElementById("live");
 function connect() {
   const stream = new EventSource("/_sim/events");
-  stream.addEventListener("hello", () => {
-    liveBox.dataset.state = "on"; liveText.textContent = "live";
-    mark("board", "calls", "handset", "webhooks", "requests", "clock");
-  });
-  const calls = ["call.created", "call.answered", "call.ended", "call.transferred", "call.queued",
-    "call.dequeued", "call.rated", "leg.ringing", "leg.answered", "leg.ended", "call.held", "call.resumed"];
-  calls.forEach((type) => stream.addEventListener(type, () => mark("board", "calls", "handset")));
-  stream.addEventListener("webhook", () => mark("webhooks", "calls"));
-  stream.addEventListener("requests", () => mark("requests"));
-  stream.addEventListener("overflow", () => mark("board", "calls", "handset", "webhooks", "requests"));
-  stream.onmessage = () => mark("board", "calls", "handset", "webhooks", "requests");   // kinds added later
+  stream.onopen = () => { liveBox.dataset.state = "on"; liveText.textContent = "live"; };
+  stream.onmessage = (message) => {
+    let event = {};
+    try { event = JSON.parse(message.data); } catch (e) { return; }
+    const type = event.type || "";
+    if (type === "webhook") mark("webhooks", "calls");
+    else if (type === "requests") mark("requests");
+    else if (/^(call|leg|employee)\./.test(type)) mark("board", "calls", "handset");
+    else mark("board", "calls", "handset", "webhooks", "requests", "clock");   // hello, overflow, kinds added later
+  };
   stream.onerror = () => { liveBox.dataset.state = "off"; liveText.textContent = "reconnecting…"; };
 }
 connect();
