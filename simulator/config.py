@@ -288,6 +288,13 @@ class AccountConfig(_Model):
     seed: SeedData = Field(default_factory=SeedData)
 
 
+class RetentionConfig(_Model):
+    """How many call records each account keeps: the oldest past either limit are dropped
+    (and counted in ``/_sim/health`` as ``calls_dropped``). A long soak stays in bounded memory."""
+    calls: int | None = Field(2_000_000, ge=1)       # the most a seed may generate
+    days: float | None = Field(None, gt=0, le=36600)  # records older than this before the newest
+
+
 class ServerConfig(_Model):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
@@ -298,6 +305,7 @@ class ServerConfig(_Model):
     admin_token: str | None = None
     journal_size: int = Field(10000, ge=10)
     webhook_queue: int = Field(100000, ge=10)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
 
     @field_validator("clock")
     @classmethod

@@ -140,6 +140,7 @@ class Simulator:
 
     async def _history(self, account: Account, cfg: AccountConfig, now: float) -> None:
         gen = cfg.seed.generate
+        self.retain(account)
         await seed_history(account, gen.calls, gen.days, now, self.seed, self.history_listener)
         # after the history (its draws stay those of the seed): one truth for every number
         settle_numbers(account.state, {n.number for n in cfg.seed.numbers} | {s.number for s in cfg.seed.sims})
@@ -236,12 +237,19 @@ class Simulator:
         await self.webhooks.close()
         await self.clock.close()
 
+    def retain(self, account: Account) -> None:
+        """Put the configured retention on the account's call records (``server.retention``)."""
+        keep = self.config.server.retention
+        account.state.cdrs.retain(keep.calls, keep.days * 86400 if keep.days else None)
+
     def health(self) -> dict:
         return {
             "status": "ok",
             "seeding": self.seeding,
             "accounts": len(self.accounts),
             "live_calls": len(self.engine.live),
+            # call records dropped by retention (server.retention), over the accounts' states
+            "calls_dropped": sum(a.state.cdrs.dropped for a in self.accounts.values()),
             "clock": self.clock.snapshot(),
             "webhooks": {**self.webhooks.stats, "pending": self.webhooks.pending},
             "uptime_s": round(self.clock.timestamp() - self.started_at, 3),

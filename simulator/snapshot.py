@@ -300,6 +300,7 @@ class Snapshot:
         for aid in removed:
             sim.account_configs.pop(aid, None)
         for image in doc.accounts:
+            sim.retain(sim.accounts[image.id])
             sim.providers[image.provider].attach(sim, sim.accounts[image.id])
         when = doc.clock.timestamp
         if clock == "exact" or (clock == "forward" and when > sim.clock.timestamp()):

@@ -26,7 +26,19 @@ from .models import (
 
 
 class CdrStore:
+    """``retain(calls, max_age_s)`` caps what it keeps (``server.retention``): past ``calls``
+    records, or records that started more than ``max_age_s`` before the newest, the oldest are
+    dropped, in batches of 1 % of the cap (dropping from the front of a list moves all of it:
+    once per record would cost each new call a copy of the whole index), so the store never
+    holds more than the cap. ``dropped`` counts them (``/_sim/health``)."""
+
     def __init__(self) -> None:
+        self.max_calls: int | None = None
+        self.max_age_s: float | None = None
+        self.dropped = 0
+        self._reset()
+
+    def _reset(self) -> None:
         self._records: list[CallRecord] = []
         self._starts: list[float] = []
         self._by_id: dict[str, CallRecord] = {}
@@ -58,6 +70,38 @@ class CdrStore:
             last = self._last_by_client.get(key)
             if last is None or last.started_at <= cdr.started_at:
                 self._last_by_client[key] = cdr
+        if self.max_calls is not None or self.max_age_s is not None:
+            self._trim()
+
+    def retain(self, max_calls: int | None, max_age_s: float | None) -> None:
+        self.max_calls, self.max_age_s = max_calls, max_age_s
+        self._trim()
+
+    def _trim(self) -> None:
+        n = len(self._records)
+        cut = 0
+        if self.max_calls is not None and n > self.max_calls:
+            cut = n - self.max_calls + self.max_calls // 100
+        if self.max_age_s is not None and n and self._starts[0] < self._starts[-1] - self.max_age_s:
+            keep_from = self._starts[-1] - self.max_age_s * 0.99
+            cut = max(cut, bisect.bisect_left(self._starts, keep_from))
+        if not cut:
+            return
+        gone = self._records[:cut]
+        del self._records[:cut]
+        del self._starts[:cut]
+        for cdr in gone:
+            if self._by_id.get(cdr.id) is cdr:
+                del self._by_id[cdr.id]
+            if cdr.record_file and self._by_file.get(cdr.record_file) is cdr:
+                del self._by_file[cdr.record_file]
+            if cdr.client:
+                key = cdr.client.lstrip("+")
+                if self._last_by_client.get(key) is cdr:
+                    del self._last_by_client[key]
+            if cdr.pickup_from is not None:
+                self.pickups -= 1
+        self.dropped += cut
 
     def extend_sorted(self, cdrs: Iterable[CallRecord]) -> None:
         """Bulk load (benchmarks, snapshots): records must come sorted by start."""
@@ -95,7 +139,7 @@ class CdrStore:
             yield records[i]
 
     def clear(self) -> None:
-        self.__init__()
+        self._reset()   # the retention limits and the drop count stay
 
 
 @dataclass

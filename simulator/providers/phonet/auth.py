@@ -50,7 +50,10 @@ def login(request: web.Request, domain: str, api_key: str) -> tuple["Account", S
             raise HostMismatch(_host(request))
         session = Session(id=secrets.token_hex(16).upper(), account_id=account.id,
                           last_seen=sim.clock.timestamp())
-        phonet_state(account).sessions[session.id] = session
+        st = phonet_state(account)
+        st.sessions[session.id] = session
+        if len(st.sessions) >= st.sweep_at or len(st.sessions) > setting(account, "max_sessions"):
+            evict(account, session.last_seen)
         request[ACCOUNT_KEY] = account
         return account, session
     raise InvalidCredentials()
@@ -93,6 +96,25 @@ def authenticated(request: web.Request) -> "Account":
         request[ACCOUNT_KEY] = account
         return account
     raise Forbidden()
+
+
+def evict(account: "Account", now: float) -> int:
+    """Drop the account's expired sessions (expiry is otherwise only seen when a session is
+    used: logins that never come back would stay forever), then, past ``max_sessions``, the
+    least recently used down to 90 % of it. Run when the count has doubled since the last
+    sweep or passes the cap: amortised O(1) a login. The number dropped."""
+    st = phonet_state(account)
+    sessions = st.sessions
+    idle = float(setting(account, "session_idle_timeout_s"))
+    before = len(sessions)
+    for sid in [sid for sid, s in sessions.items() if now - s.last_seen > idle]:
+        del sessions[sid]
+    cap = int(setting(account, "max_sessions"))
+    if len(sessions) > cap:    # down to 90 %: the next sweep is a tenth of the cap away
+        for s in sorted(sessions.values(), key=lambda s: s.last_seen)[:len(sessions) - cap * 9 // 10]:
+            del sessions[s.id]
+    st.sweep_at = max(min(256, cap + 1), min(2 * len(sessions), cap + 1))
+    return before - len(sessions)
 
 
 def end_sessions(account: "Account") -> int:

@@ -20,6 +20,7 @@ DEFAULTS: dict[str, Any] = {
     "webhook_time_unit": "ms",
     "active_calls_time_unit": "s",
     "session_idle_timeout_s": 1800,
+    "max_sessions": 10000,           # live sessions kept per account: past it the least recently used end
     "lookup_cache": True,
     "lookup_cache_new_s": 60,
     "lookup_cache_existing_s": 300,
@@ -95,6 +96,7 @@ class PhonetState:
     utm_task: asyncio.Task | None = None
     digest: CdrDigest = field(default_factory=CdrDigest)
     dialled: set[str] = field(default_factory=set)     # root uuids of live calls already dialled
+    sweep_at: int = 256     # sessions swept of expired ones when there are this many (doubles)
 
 
 def phonet_state(account: "Account") -> PhonetState:
