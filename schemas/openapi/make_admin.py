@@ -267,7 +267,8 @@ paths = {
         "post": op("Create an account (as in the configuration file)",
                    {"201": jresp("Created, seeded.", ref("Account")), "400": rr("BadRequest"),
                     "409": jresp("An account with this id exists.", ref("Error")), "413": rr("TooLarge")},
-                   tag="accounts", body=ref("AccountConfig"), opid="createAccount", params=[P["secrets"]])},
+                   tag="accounts", body=ref("AccountConfig"), opid="createAccount", params=[P["secrets"]],
+                   description="seed.generate.calls is at most 50,000 here (400 above it): a larger history takes minutes; the configuration file, generated at start, takes up to 2,000,000.")},
     "/_sim/accounts/{id}": {
         "parameters": [pr("id")],
         "get": op("One account", {"200": jresp("The account.", ref("Account")), "404": rr("NoAccount")},

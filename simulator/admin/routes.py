@@ -20,6 +20,11 @@ from ..sim import SIM, AccountNotFound, Simulator, iso
 
 routes = web.RouteTableDef()
 
+# The largest history POST /_sim/accounts generates while the request waits (about ten seconds
+# here; the server stays responsive, the history runs in a worker thread). The configuration
+# file, generated at start, takes up to GenerateSeed's 2,000,000.
+ADMIN_MAX_GENERATED_CALLS = 50_000
+
 
 def _sim(request: web.Request) -> Simulator:
     return request.app[SIM]
@@ -81,6 +86,10 @@ async def create_account(request: web.Request) -> web.Response:
         cfg = AccountConfig.model_validate(body)
     except ValidationError as err:
         return _error(400, _validation_message(err))
+    if cfg.seed.generate.calls > ADMIN_MAX_GENERATED_CALLS:
+        return _error(400, f"seed.generate.calls: at most {ADMIN_MAX_GENERATED_CALLS:,} through the admin API "
+                           f"(a history of {cfg.seed.generate.calls:,} calls takes minutes to generate); "
+                           "give larger ones in the configuration file, generated at start", field="seed.generate.calls")
     try:
         account = await _sim(request).add_account(cfg)
     except ConfigError as err:

@@ -59,6 +59,11 @@ CASES = [
          400, body_error("crm.timeout", "is a number out of range"), method="PATCH"),
     post("unknown enum", "an unknown Faker locale", "/_sim/accounts", b'{"id": "x", "provider": "vats", "seed": {"locale": "xx_YY"}}',
          400, {"error": "seed.locale: Value error, unknown Faker locale 'xx_YY' (e.g. ru_RU, uk_UA, en_US)"}),
+    post("huge number", "an account with 300,000 generated calls", "/_sim/accounts",
+         b'{"id": "big", "provider": "vats", "seed": {"generate": {"calls": 300000}}}', 400,
+         {"error": "seed.generate.calls: at most 50,000 through the admin API (a history of 300,000 calls takes "
+                   "minutes to generate); give larger ones in the configuration file, generated at start",
+          "field": "seed.generate.calls"}),
     scenario("malformed JSON", "scenario YAML with a recursive alias", "- &a [*a]",
              "not valid YAML: nested too deeply, or an alias that contains itself"),
     scenario("bad date", "scenario YAML with 2001-02-30", "name: x\nwhen: 2001-02-30\n", "not valid YAML: day is out of range for month"),
