@@ -7,7 +7,8 @@ Credentials come from schemathesis auth hooks (``schema.auth()``): t2 access tok
 ``Authorization``, vats ``X-API-KEY``, phonet ``JSESSIONID`` cookie from
 ``/rest/security/authorize``, cloudpbx ``token`` field (query string or form body).
 Findings go to ``schemas/openapi/FINDINGS.md`` with a strict xfail in ``XFAIL`` (none open: no 5xx,
-no answer outside the documents).
+no answer outside the documents). A stateful phase follows the links schemathesis infers in each
+document (``test_stateful_sequences``), a few short sequences each.
 """
 
 from __future__ import annotations
@@ -287,3 +288,41 @@ def test_the_harness_catches_a_document_mismatch(live):
     with pytest.raises(FailureGroup) as caught:
         run_fuzz(live, schema, "GET /crm/openapi/employees", "positive", max_examples=3)
     assert "Response violates schema" in str(caught.value)
+
+
+# ---- the stateful phase ------------------------------------------------------------------------
+
+STATEFUL_EXAMPLES = 6     # sequences per document
+STATEFUL_STEPS = 5        # calls per sequence, following the links schemathesis infers (list → item)
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_stateful_sequences(live, provider):
+    """Sequences of calls along the links schemathesis infers from each document (a list's ids
+    into the item's operations: GET /users → PUT /users/{login} → DELETE …), every answer
+    checked as above: no 5xx, nothing outside the document."""
+    from hypothesis.stateful import run_state_machine_as_test
+
+    schema = schema_of(provider)
+    prepare(schema, live, provider)
+    session = requests.Session()
+    statuses: list[int] = []
+
+    from schemathesis.core.errors import NoLinksFound
+    try:
+        machine = schema.as_state_machine()
+    except NoLinksFound:
+        pytest.skip("one command endpoint (cloudpbx): no operation's answer names another's parameter")
+
+    class Workflow(machine):
+        def get_call_kwargs(self, case):
+            return {"base_url": live.url, "session": session, "timeout": 10}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            statuses.append(response.status_code)
+            case.validate_response(response, checks=CHECKS)
+
+    run_state_machine_as_test(Workflow, settings=settings(
+        max_examples=STATEFUL_EXAMPLES, stateful_step_count=STATEFUL_STEPS, derandomize=True, deadline=None,
+        database=None, phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck)))
+    assert statuses and all(status < 500 for status in statuses)
