@@ -309,12 +309,8 @@ def test_stateful_sequences(live, provider):
     statuses: list[int] = []
 
     from schemathesis.core.errors import NoLinksFound
-    try:
-        machine = schema.as_state_machine()
-    except NoLinksFound:
-        pytest.skip("one command endpoint (cloudpbx): no operation's answer names another's parameter")
 
-    class Workflow(machine):
+    class Workflow(schema.as_state_machine()):
         def get_call_kwargs(self, case):
             return {"base_url": live.url, "session": session, "timeout": 10}
 
@@ -322,7 +318,10 @@ def test_stateful_sequences(live, provider):
             statuses.append(response.status_code)
             case.validate_response(response, checks=CHECKS)
 
-    run_state_machine_as_test(Workflow, settings=settings(
-        max_examples=STATEFUL_EXAMPLES, stateful_step_count=STATEFUL_STEPS, derandomize=True, deadline=None,
-        database=None, phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck)))
+    try:
+        run_state_machine_as_test(Workflow, settings=settings(
+            max_examples=STATEFUL_EXAMPLES, stateful_step_count=STATEFUL_STEPS, derandomize=True, deadline=None,
+            database=None, phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck)))
+    except NoLinksFound:
+        pytest.skip("one command endpoint (cloudpbx): no operation's answer names another's parameter")
     assert statuses and all(status < 500 for status in statuses)
