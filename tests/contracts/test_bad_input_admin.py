@@ -105,3 +105,14 @@ async def test_bad_admin_input_is_refused_and_changes_nothing(client, sim, case)
     health = await client.get("/_sim/health")      # and everything still answers
     assert health.status == 200
     assert (await client.get("/_sim/snapshot")).status == 200
+
+
+@pytest.mark.parametrize("method,path,allowed", [
+    ("DELETE", "/_sim/health", "GET,HEAD"),
+    ("DELETE", "/crmapi/v1/users", "GET,HEAD,POST"),
+    ("PATCH", "/rest/security/authorize", "POST"),
+    ("DELETE", "/sys/crm_api.wcgp", "GET,HEAD,POST"),
+])
+async def test_a_405_says_which_methods_the_path_has(client, method, path, allowed):
+    resp = await client.request(method, path)
+    assert resp.status == 405 and resp.headers["Allow"] == allowed
