@@ -248,7 +248,7 @@ def webhook_delivery(total: int = 10000, calls: int = 400, rounds: int = 5) -> l
         delivery.allowed_urls.add(url)
         started = time.perf_counter()
         for call, body in bodies(tag):
-            delivery.enqueue(Webhook("acc", "bench", "event", url, body, encoding="form",
+            delivery.enqueue(Webhook("acc", "vats", "event", url, body, encoding="form",
                                      call_id=call, timeout=10))
         await delivery.drain(300)
         elapsed = time.perf_counter() - started
