@@ -126,6 +126,12 @@ async def test_click_to_call_from_a_busy_employee_is_refused(office):
     await talking(sim, "gleb")
     cdr = await finish(sim, sim.engine.click_to_call(acc(sim), emp(sim, "gleb"), CLIENT))
     assert cdr.outcome == "busy" and not cdr.answered and len(cdr.legs) == 1
+    # no provider documents a refusal at the request: the call is taken, and its record says busy
+    from simulator.providers.cloudpbx.webhooks import history_status
+    from simulator.providers.vats.webhooks import history_body
+    assert call_view(cdr, Directory(acc(sim))).status == "DESTINATION_BUSY"
+    assert history_body(acc(sim), cdr, "http://sim")["status"] == "Busy" == history_status(cdr)
+    assert CallViews(acc(sim), "http://sim").company(cdr)["disposition"] == 4
 
 
 async def test_hold_and_unhold_on_a_live_call(office):
