@@ -31,6 +31,10 @@ def make_app(sim: Simulator) -> web.Application:
     if not any(isinstance(f, RedactingFilter) for f in server_log.filters):
         server_log.addFilter(RedactingFilter())
     app.add_routes(admin_routes)
+    from .admin.faults import routes as fault_routes   # /_sim/faults
+    app.add_routes(fault_routes)
+    from .admin.verify import routes as verify_routes   # /_sim/verify
+    app.add_routes(verify_routes)
     from .snapshot import routes as snapshot_routes   # GET/PUT /_sim/snapshot
     app.add_routes(snapshot_routes)
     from .scenarios.routes import routes as scenario_routes   # POST /_sim/scenarios/run

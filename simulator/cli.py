@@ -81,8 +81,11 @@ def main() -> None:
 @click.option("--snapshot-every", type=click.FloatRange(min=1), default=None, metavar="SECONDS",
               envvar="PBX_SIM_SNAPSHOT_EVERY",
               help="With --state-file: also write it every SECONDS seconds of operation ($PBX_SIM_SNAPSHOT_EVERY).")
+@click.option("--strict", "strict", type=click.Choice(["warn", "reject"]), default=None,
+              help="Check each request against the provider's OpenAPI document: warn (journal the "
+                   "violations) or reject (the provider's 400); for every configured account without its own.")
 def serve(config_path, host, port, clock_mode, seed, admin_token, log_level, state_file=None,
-          snapshot_every=None, insecure_admin=False) -> None:
+          snapshot_every=None, insecure_admin=False, strict=None) -> None:
     """Start the simulator.
 
     \b
@@ -108,6 +111,10 @@ def serve(config_path, host, port, clock_mode, seed, admin_token, log_level, sta
         cfg.server.seed = seed
     if admin_token:
         cfg.server.admin_token = admin_token
+    if strict:
+        for account in cfg.accounts:
+            if account.strict is None:
+                account.strict = strict
     if snapshot_every and not state_file:
         raise click.UsageError("--snapshot-every needs --state-file")
     if not cfg.server.admin_token and not insecure_admin and not is_loopback(cfg.server.host):

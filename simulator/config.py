@@ -15,6 +15,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .core.faults import FaultSpec
+
 PROVIDER_IDS = ("t2", "vats", "phonet", "cloudpbx")
 DEMO_CONFIG = "demo.yaml"
 
@@ -286,6 +288,9 @@ class AccountConfig(_Model):
     settings: dict[str, Any] = Field(default_factory=dict)    # provider switches
     outcome_policy: list[PolicyRule] = Field(default_factory=list)
     seed: SeedData = Field(default_factory=SeedData)
+    # check each request against the provider's OpenAPI document: warn (journal the
+    # violations) or reject (the provider's 400)
+    strict: Literal["warn", "reject"] | None = None
 
 
 class RetentionConfig(_Model):
@@ -318,6 +323,7 @@ class ServerConfig(_Model):
 class SimConfig(_Model):
     server: ServerConfig = Field(default_factory=ServerConfig)
     accounts: list[AccountConfig] = Field(default_factory=list)
+    faults: list[FaultSpec] = Field(default_factory=list)   # as POST /_sim/faults takes them
 
     @model_validator(mode="after")
     def _unique_ids(self) -> "SimConfig":
@@ -326,6 +332,9 @@ class SimConfig(_Model):
             if acc.id in seen:
                 raise ValueError(f"account id {acc.id!r} is used twice")
             seen.add(acc.id)
+        for n, fault in enumerate(self.faults):
+            if fault.account not in seen:
+                raise ValueError(f"faults.{n}.account: no account {fault.account!r}")
         return self
 
 

@@ -9,12 +9,14 @@ and no input gets a 500.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hmac
 import inspect
 import json
 import logging
 import time as _perf
+from http import HTTPStatus
 from typing import Any, Callable
 
 import orjson
@@ -40,6 +42,14 @@ def error_response(request: web.Request, status: int) -> web.StreamResponse:
             return custom
     return web.json_response({"status": status, "error": _REASONS.get(status, "Error"),
                               "path": request.path}, status=status)
+
+
+def reason(status: int) -> str:
+    """The HTTP reason phrase of ``status`` ("Service Unavailable"), or "Error"."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
 
 
 def json_response(data: Any, status: int = 200, headers: dict | None = None) -> web.Response:
@@ -138,6 +148,8 @@ def request_middleware(sim) -> Any:
     request about 15 k instructions."""
     server, add, perf_counter, now = sim.config.server, sim.requests.add, _perf.perf_counter, sim.clock.timestamp
     provider_of = sim.provider_id_for_path
+    faults = sim.faults
+    from .preflight import NOTES_KEY, NoAnswer, preflight
 
     @web.middleware
     async def answer(request: web.Request, handler):
@@ -147,6 +159,8 @@ def request_middleware(sim) -> Any:
             await sim.ready()          # the accounts' past calls first (pbx-sim serve's start)
         try:
             response = _refusal(sim, request) if server.admin_token or request.content_length else None
+            if response is None and (faults.api_providers or sim.strict_providers):
+                response = await preflight(request)   # faults, strict mode: only while there are any
             if response is None:
                 try:
                     response = await handler(request)
@@ -170,6 +184,9 @@ def request_middleware(sim) -> Any:
         except web.HTTPException as exc:
             status = exc.status
             raise
+        except (NoAnswer, asyncio.CancelledError):   # a reset or timeout fault, a client gone: no answer
+            status = 0
+            raise
         finally:
             ended = perf_counter()
             account = request.get(ACCOUNT_KEY)
@@ -179,6 +196,6 @@ def request_middleware(sim) -> Any:
                 account_id, provider = None, provider_of(request.path)
             # the path as sent: redacted when written out
             add(now(), request.method, request.raw_path, status, (ended - started) * 1000, account_id, provider,
-                request.remote, ended)
+                request.remote, ended, request.get(NOTES_KEY))
 
     return answer

@@ -223,10 +223,15 @@ class RequestEntry:
     account: str | None
     provider: str | None
     remote: str | None
+    fault: dict | None = None          # the fault injected into this request, and why
+    violations: list | None = None     # strict mode: what the provider's OpenAPI document refuses
 
     def to_json(self) -> dict:
         data = asdict(self)
         data["at"] = datetime.fromtimestamp(self.at, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+        for key in ("fault", "violations"):
+            if data[key] is None:
+                del data[key]
         return data
 
 
@@ -255,11 +260,14 @@ class RequestJournal:
         self.listeners: list = []
 
     def add(self, at: float, method: str, path: str, status: int, latency_ms: float,
-            account: str | None, provider: str | None, remote: str | None, ended: float | None = None) -> None:
+            account: str | None, provider: str | None, remote: str | None, ended: float | None = None,
+            notes: dict | None = None) -> None:
         """``path`` as received (with its query); ``latency_ms`` is rounded when read; ``ended``:
-        ``time.perf_counter()`` when the request ended (the access line's time), else now."""
+        ``time.perf_counter()`` when the request ended (the access line's time), else now;
+        ``notes``: ``{"fault": …, "violations": […]}`` when a fault or strict mode had a say."""
         entry_id = next(self._ids)
-        self._entries.append((entry_id, at, method, path, status, latency_ms, account, provider, remote, ended))
+        self._entries.append((entry_id, at, method, path, status, latency_ms, account, provider, remote, ended,
+                              notes))
         if entry_id >= self._write_at:
             self._lines_waiting(entry_id)
 
@@ -296,14 +304,15 @@ class RequestJournal:
         new.reverse()
         now, wall = time.time(), time.time() - time.perf_counter()   # perf_counter → epoch seconds
         self.access_log.write([(now if ended is None else ended + wall, method, path, status, latency_ms)
-                               for _, _, method, path, status, latency_ms, _, _, _, ended in new])
+                               for _, _, method, path, status, latency_ms, _, _, _, ended, _ in new])
 
     def entries(self, account: str | None = None, limit: int | None = None) -> list[RequestEntry]:
         rows = [e for e in self._entries if account is None or e[6] == account]
         if limit is not None:
             rows = rows[-limit:] if limit > 0 else []
-        return [RequestEntry(i, at, method, redact(path), status, round(latency, 3), acc, provider, remote)
-                for i, at, method, path, status, latency, acc, provider, remote, _ in rows]
+        return [RequestEntry(i, at, method, redact(path), status, round(latency, 3), acc, provider, remote,
+                             *((notes.get("fault"), notes.get("violations")) if notes else ()))
+                for i, at, method, path, status, latency, acc, provider, remote, _, notes in rows]
 
     def clear(self, account: str | None = None) -> None:
         self.flush()

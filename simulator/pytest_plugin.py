@@ -139,14 +139,58 @@ class _Ops:
         await self._server.initial.restore(sim, keep_others=False, clock="exact")
         sim.webhook_journal.clear()
         sim.requests.clear()
+        sim.faults.clear()
+        sim.add_configured_faults()
 
-    async def advance_clock(self, by: float | str) -> str:
-        return (await self._sim.clock.advance(by)).isoformat().replace("+00:00", "Z")
+    def _clock(self, account: str | None):
+        if account is None:
+            return self._sim.clock
+        self._account(account)
+        return self._sim.account_clock(account)
 
-    async def set_clock(self, when: str) -> str:
+    async def advance_clock(self, by: float | str, account: str | None = None) -> str:
+        return (await self._clock(account).advance(by)).isoformat().replace("+00:00", "Z")
+
+    async def set_clock(self, when: str, account: str | None = None) -> str:
         from datetime import datetime
-        moved = await self._sim.clock.set(datetime.fromisoformat(when.replace("Z", "+00:00")))
+        moved = await self._clock(account).set(datetime.fromisoformat(when.replace("Z", "+00:00")))
         return moved.isoformat().replace("+00:00", "Z")
+
+    async def add_fault(self, spec: dict) -> dict:
+        from pydantic import ValidationError
+
+        from .core.faults import FaultSpec
+        from .sim import iso
+        try:
+            fault = self._sim.add_fault(FaultSpec.model_validate(spec))
+        except ValidationError as err:
+            raise PbxSimError("faults.add: " + "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'fault'}: {e['msg']}" for e in err.errors())) from None
+        except ValueError as err:
+            raise PbxSimError(f"faults.add: {err}") from None
+        return fault.to_json(iso)
+
+    async def verify(self, spec: dict) -> tuple[dict, str]:
+        from pydantic import ValidationError
+
+        from .verify import VerifySpec, describe, verify
+        try:
+            parsed = VerifySpec.model_validate(spec)
+        except ValidationError as err:
+            raise PbxSimError("verify: " + "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'verify'}: {e['msg']}" for e in err.errors())) from None
+        result = await verify(self._sim, parsed)
+        return result, "" if result["ok"] else describe(parsed, result)
+
+    async def list_faults(self, account: str | None = None) -> list[dict]:
+        from .sim import iso
+        return [f.to_json(iso) for f in self._sim.faults.listed(account)]
+
+    async def remove_fault(self, fault_id: str) -> bool:
+        return self._sim.faults.remove(fault_id)
+
+    async def clear_faults(self, account: str | None = None) -> int:
+        return self._sim.faults.clear(account)
 
     async def accounts(self) -> dict[str, dict]:
         return {aid: acc.public(secrets=True) for aid, acc in self._sim.accounts.items()}
@@ -319,14 +363,48 @@ class PbxSim:
         """Back to the state the simulator started with (done before every test)."""
         self._server.call(self._ops.reset())
 
-    def advance_clock(self, by: float | str) -> str:
-        """Move simulated time forward (``90``, ``"25h"``); calls and tokens see it. The new
-        time, ISO-8601."""
-        return self._server.call(self._ops.advance_clock(by))
+    def advance_clock(self, by: float | str, account: str | None = None) -> str:
+        """Move simulated time forward (``90``, ``"25h"``); calls and tokens see it. With
+        ``account``, only that account's time moves (its tokens, sessions, periods, calls).
+        The new time, ISO-8601."""
+        return self._server.call(self._ops.advance_clock(by, account))
 
-    def set_clock(self, when: str) -> str:
-        """Set simulated time (ISO-8601, ``Z`` allowed)."""
-        return self._server.call(self._ops.set_clock(when))
+    def set_clock(self, when: str, account: str | None = None) -> str:
+        """Set simulated time (ISO-8601, ``Z`` allowed), the server's or one account's."""
+        return self._server.call(self._ops.set_clock(when, account))
+
+    def verify(self, webhooks: dict | None = None, requests: dict | None = None, count: dict | int | None = None,
+               within: float | str = 0) -> dict:
+        """Assert what the journals hold, as ``POST /_sim/verify``: ``webhooks={"account": "vats",
+        "hook": "history", "fields": {"status": "Success"}}`` or ``requests={"account": …,
+        "method": …, "path": …}``; ``count`` ``{"min": 1, "max": 1}`` (an int: exactly that
+        many; default at least one); ``within`` waits on the simulator clock. Returns
+        ``{"ok": True, "matched": n}``; otherwise fails the test with the closest entries and
+        the fields that differed."""
+        spec: dict = {"within": within}
+        if webhooks is not None:
+            spec["webhooks"] = webhooks
+        if requests is not None:
+            spec["requests"] = requests
+        if count is not None:
+            spec["count"] = {"min": count, "max": count} if isinstance(count, int) else count
+        from .core.clock import parse_duration
+        try:
+            waits = parse_duration(within)
+        except ValueError:
+            waits = 0.0          # refused with its reason by verify itself
+        result, message = self._server.call(self._ops.verify(spec), CALL_TIMEOUT_S + waits)
+        if not result["ok"]:
+            raise AssertionError(message)
+        return result
+
+    @property
+    def faults(self) -> "Faults":
+        """Faults on the PBX API and on webhooks, as ``/_sim/faults`` takes them:
+        ``pbx_sim.faults.add(account="vats", match={"path": "/crmapi/v1/users*"},
+        respond={"status": 503}, times=1)``. Every test starts without any (but the
+        configuration's)."""
+        return Faults(self)
 
     def set_crm(self, account: str, url: str | None, **fields: Any) -> dict:
         """Send ``account``'s webhooks to ``url`` (and ``crm_token=``, ``encoding=``,
@@ -368,6 +446,28 @@ class PbxSim:
         recording CRM). One provider named: its ``ScenarioReport`` (``.passed``,
         ``.render()``); ``all`` or a comma list: a list of them."""
         return self._server.call(self._ops.run_scenario(scenario, provider, crm_url, crm_timeout), None)
+
+
+class Faults:
+    """``pbx_sim.faults``: add, list, remove and clear faults."""
+
+    def __init__(self, sim: PbxSim):
+        self._sim = sim
+
+    def add(self, spec: dict | None = None, /, **fields: Any) -> dict:
+        """Add a fault (a dict as ``POST /_sim/faults`` takes, or its fields as keywords;
+        ``for_=`` for ``for``); the fault with its ``id``."""
+        body = {**(spec or {}), **{("for" if k == "for_" else k): v for k, v in fields.items()}}
+        return self._sim._server.call(self._sim._ops.add_fault(body))
+
+    def list(self, account: str | None = None) -> list[dict]:
+        return self._sim._server.call(self._sim._ops.list_faults(account))
+
+    def remove(self, fault_id: str) -> bool:
+        return self._sim._server.call(self._sim._ops.remove_fault(fault_id))
+
+    def clear(self, account: str | None = None) -> int:
+        return self._sim._server.call(self._sim._ops.clear_faults(account))
 
 
 # ---- fixtures --------------------------------------------------------------------------------
@@ -431,4 +531,4 @@ def pbx_sim(request: pytest.FixtureRequest, pbx_sim_config, _pbx_sim_servers) ->
     return handle
 
 
-__all__ = ["PbxSim", "PbxSimError", "pbx_sim", "pbx_sim_config"]
+__all__ = ["PbxSim", "PbxSimError", "Faults", "pbx_sim", "pbx_sim_config"]

@@ -14,7 +14,8 @@ from datetime import datetime, timezone
 from . import assets
 from .config import AccountConfig, ConfigError, SimConfig
 from .core.accounts import Account, AccountTable
-from .core.clock import Clock
+from .core.clock import AccountClock, Clock
+from .core.faults import FaultSpec, FaultTable
 from .core.engine import Call, CallEngine, CallEvent, CallScript
 from .core.history import seed_history
 from .core.numbers import settle_numbers
@@ -54,6 +55,9 @@ class Simulator:
         self.providers: dict[str, Provider] = all_providers()
         assets.check(self.providers.values())   # a broken installation stops here, not later
         self.accounts: AccountTable = AccountTable()
+        self.account_clocks: dict[str, AccountClock] = {}   # kept over resets and restores
+        self.faults = FaultTable(self.seed)
+        self.strict_providers: set[str] = set()   # providers with an account in strict mode
         self.account_configs: dict[str, AccountConfig] = {}
         self.public_url = (config.server.public_url or
                            f"http://{config.server.host}:{config.server.port}").rstrip("/")
@@ -72,6 +76,29 @@ class Simulator:
             await self.add_account(cfg, later)
         if later:
             self._seeding = asyncio.get_running_loop().create_task(self._seed(later))
+        self.add_configured_faults()
+
+    def add_configured_faults(self, account_id: str | None = None) -> None:
+        """The configuration file's ``faults:`` (of one account, after its reset)."""
+        for spec in self.config.faults:
+            if account_id is None or spec.account == account_id:
+                self.add_fault(spec.model_copy(deep=True))
+
+    def add_fault(self, spec: FaultSpec):
+        """A fault (``POST /_sim/faults``, configuration, scenario step); ``ValueError`` when
+        its account or named error does not exist."""
+        account = self.account(spec.account) if spec.account in self.accounts else None
+        if account is None:
+            raise ValueError(f"no account {spec.account!r}")
+        provider = self.providers[account.provider]
+        if spec.respond is not None and spec.respond.error is not None \
+                and spec.respond.error not in provider.named_errors:
+            raise ValueError(f"{provider.id} has no error {spec.respond.error!r} "
+                             f"(GET /_sim/faults/errors?provider={provider.id}: {', '.join(provider.named_errors)})")
+        return self.faults.add(spec, provider.id, account.clock.timestamp())
+
+    def refresh_strict(self) -> None:
+        self.strict_providers = {a.provider for a in self.accounts.values() if a.strict is not None}
 
     async def _seed(self, jobs: list) -> None:
         try:
@@ -96,10 +123,11 @@ class Simulator:
     async def add_account(self, cfg: AccountConfig, later: list | None = None) -> Account:
         if cfg.id in self.accounts:
             raise ConfigError(f"account {cfg.id!r} exists already")
-        self.anchors[cfg.id] = self.clock.timestamp()
+        self.anchors[cfg.id] = self.account_clock(cfg.id).timestamp()
         account = await self._build(cfg, later=later)
         self.account_configs[cfg.id] = cfg
         self.accounts[cfg.id] = account
+        self.refresh_strict()
         return account
 
     async def _build(self, cfg: AccountConfig, keep_credentials: dict | None = None,
@@ -107,9 +135,10 @@ class Simulator:
         """A configured account with its seed; its past calls now, or appended to ``later``
         as a coroutine to await (the account is then attached to its provider after them)."""
         provider = self.providers[cfg.provider]
+        clock = self.account_clock(cfg.id)
         # the seed (its history included) is laid out back from when the account first
         # started, so a reset brings back the same ids at the same times
-        now = self.anchors.get(cfg.id, self.clock.timestamp())
+        now = self.anchors.get(cfg.id, clock.timestamp())
         locale = cfg.seed.locale or provider.locale
         account = Account(
             id=cfg.id, provider=cfg.provider, name=cfg.name or cfg.id,
@@ -118,7 +147,7 @@ class Simulator:
             state=build_state(cfg, self.seed, now, locale), policy=OutcomePolicy(cfg.outcome_policy),
             rng=random.Random(f"{self.seed}:{cfg.id}:runtime"),
             home_utc_offset=provider.utc_offset, locale=locale,
-            id_rng=random.Random(f"{self.seed}:{cfg.id}:calls:{self.run_nonce}"))
+            id_rng=random.Random(f"{self.seed}:{cfg.id}:calls:{self.run_nonce}"), clock=clock)
         problem = provider.crm_problem(account.crm)
         if problem:
             raise ConfigError(f"account {cfg.id}: {problem}")
@@ -145,6 +174,13 @@ class Simulator:
         # after the history (its draws stay those of the seed): one truth for every number
         settle_numbers(account.state, {n.number for n in cfg.seed.numbers} | {s.number for s in cfg.seed.sims})
         self.providers[cfg.provider].attach(self, account)
+
+    def account_clock(self, account_id: str) -> AccountClock:
+        """The account's view of the server clock (made on first use, zero offset)."""
+        clock = self.account_clocks.get(account_id)
+        if clock is None:
+            clock = self.account_clocks[account_id] = AccountClock(self.clock)
+        return clock
 
     def account(self, account_id: str) -> Account:
         try:
@@ -187,6 +223,9 @@ class Simulator:
             self.accounts[aid] = fresh
             self.webhook_journal.clear(aid)
             self.requests.clear(aid)
+            self.faults.clear(aid)
+            self.add_configured_faults(aid)
+        self.refresh_strict()
         return ids
 
     def regenerate(self, account_id: str) -> dict[str, str]:

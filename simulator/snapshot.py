@@ -82,6 +82,7 @@ class _AccountImage(_Model):
     settings: dict[str, Any]
     switches: dict[str, Any]
     state: dict[str, Any]
+    clock_offset_s: float = 0.0   # the account's own clock offset (POST /_sim/clock {"account": …})
 
 
 class _Document(_Model):
@@ -135,6 +136,9 @@ class Snapshot:
                 "settings": copy.deepcopy(account.settings),
                 "switches": copy.deepcopy(account.switches),
                 "state": state,
+                # an account's own clock offset, when it has one (POST /_sim/clock {"account": …})
+                **({"clock_offset_s": account.clock.offset} if account.clock is not None and account.clock.offset
+                   else {}),
             })
             if not secrets:
                 image = accounts[-1]
@@ -305,6 +309,10 @@ class Snapshot:
         when = doc.clock.timestamp
         if clock == "exact" or (clock == "forward" and when > sim.clock.timestamp()):
             await sim.clock.set(datetime.fromtimestamp(when, tz=timezone.utc))
+        if clock != "keep":
+            for image in doc.accounts:
+                sim.account_clock(image.id).offset = image.clock_offset_s
+        sim.refresh_strict()
         return {"restored": restored, "removed": removed, "kept": list(kept),
                 "clock": sim.clock.snapshot(), "skipped": list(doc.skipped)}
 
@@ -344,7 +352,7 @@ class Snapshot:
             config=config, crm=crm, settings=copy.deepcopy(image.settings),
             state=state, policy=OutcomePolicy(image.config.outcome_policy),
             rng=random.Random(f"{sim.seed}:{image.id}:runtime"),
-            credentials=credentials, switches=copy.deepcopy(image.switches))
+            credentials=credentials, switches=copy.deepcopy(image.switches), clock=sim.account_clock(image.id))
         if not account.credentials:          # masked, and new here: fresh ones
             account.credentials = sim.providers[image.provider].new_credentials(sim, account, account.rng)
         return account

@@ -14,6 +14,8 @@ from simulator.config import AccountConfig
 from simulator.admin.routes import _CallRequest, _AccountPatch
 from simulator.core.models import (Employee, Department, CompanyNumber, SimCard, BlacklistEntry,
     PersonalManager, Contact, CallRecord)
+from simulator.core.faults import FaultSpec
+from simulator.verify import VerifySpec
 from simulator.core.webhooks import WebhookAttempt
 from simulator.journal import RequestEntry
 from simulator.scenarios.report import ScenarioReport
@@ -39,11 +41,13 @@ def add(name, schema):
 add("AccountConfig", AccountConfig.model_json_schema(ref_template=REF))
 add("AccountPatch", _AccountPatch.model_json_schema(ref_template=REF))
 add("CallRequest", _CallRequest.model_json_schema(ref_template=REF, by_alias=True))
+add("FaultSpec", FaultSpec.model_json_schema(ref_template=REF, by_alias=True))
+add("VerifySpec", VerifySpec.model_json_schema(ref_template=REF))
 for model in (Employee, Department, CompanyNumber, SimCard, BlacklistEntry, PersonalManager, Contact,
               CallRecord, WebhookAttempt, RequestEntry, ScenarioReport):
     add(model.__name__, TypeAdapter(model).json_schema(ref_template=REF))
-# a journal entry keeps its time as epoch seconds and answers it as ISO-8601 (RequestEntry.to_json)
-components["RequestEntry"]["properties"]["at"] = {"type": "string"}
+# the journal keeps simulator time as epoch seconds; to_json writes it as ISO-8601
+components["RequestEntry"]["properties"]["at"] = {"type": "string", "format": "date-time"}
 # pydantic names the nested patch model _CrmPatch
 if "_CrmPatch" in components:
     components["CrmPatch"] = components.pop("_CrmPatch")
@@ -62,10 +66,38 @@ components.update({
     "HttpError": obj({"status": {"type": "integer"}, "error": {"type": "string"}, "path": {"type": "string"}},
                      ["status", "error", "path"], description="The server's own 400 / 404 / 405 / 413 body (400: a request no check foresaw; the log has the detail)."),
     "Clock": obj({"now": {"type": "string", "format": "date-time"},
-                  "mode": {"type": "string", "pattern": "^(real|manual|instant|scale:.+)$"}}, ["now", "mode"]),
-    "ClockMove": {"type": "object", "description": "Give `advance` (seconds or a duration like \"25h\", \"90s\", \"2d\") or `set` (ISO-8601).",
+                  "mode": {"type": "string", "pattern": "^(real|manual|instant|scale:.+)$"},
+                  "account": {"type": "string", "description": "with ?account= / \"account\": whose time this is"},
+                  "offset_s": {"type": "number", "description": "with an account: how far its time is from the server's"}},
+                 ["now", "mode"]),
+    "ClockMove": {"type": "object", "description": "Give `advance` (seconds or a duration like \"25h\", \"90s\", \"2d\") or `set` (ISO-8601); with `account`, only that account's time moves (its tokens, sessions, periods and calls), else the whole server's.",
                   "properties": {"advance": {"type": ["number", "string"], "examples": [90, "25h"]},
-                                 "set": {"type": "string", "examples": ["2026-01-15T09:00:00Z"]}}},
+                                 "set": {"type": "string", "examples": ["2026-01-15T09:00:00Z"]},
+                                 "account": {"type": "string", "examples": ["t2"]}}},
+    "Fault": obj({**components["FaultSpec"]["properties"],
+        "id": {"type": "string"}, "kind": {"enum": ["status", "error", "reset", "timeout", "latency", "rate_limit",
+                                                    "drop", "duplicate", "delay", "reorder"]},
+        "provider": ref("Provider"), "used": {"type": "integer", "minimum": 0, "description": "injections so far"},
+        "added_at": {"type": "string", "format": "date-time", "description": "on the account's clock"},
+        "expires_at": {"type": ["string", "null"], "format": "date-time", "description": "with `for`"},
+        "remaining": nullable("integer")},
+        ["id", "kind", "provider", "account", "probability", "used", "added_at", "expires_at", "remaining"],
+        description="A fault as added (durations in seconds), with what it did so far. It is gone once `times` are used or `for` is over."),
+    "NamedError": obj({"provider": ref("Provider"), "name": {"type": "string"}, "status": {"type": "integer"},
+                       "content_type": {"type": "string"},
+                       "body": {"description": "the wire body: JSON, or text for a text answer"}},
+                      ["provider", "name", "status", "content_type", "body"]),
+    "Verified": obj({"ok": {"const": True}, "matched": {"type": "integer", "minimum": 0}}, ["ok", "matched"], extra=False),
+    "NotVerified": obj({"ok": {"const": False}, "matched": {"type": "integer", "minimum": 0},
+                        "near_misses": {"type": "array", "maxItems": 3, "items": obj({
+                            "id": {"type": "integer"},
+                            "differences": {"type": "array", "items": obj({
+                                "field": {"type": "string", "description": "account, hook, fields.status, path, query.x ..."},
+                                "expected": {}, "actual": {}, "missing": {"const": True}}, ["field", "expected", "actual"])}},
+                            ["id", "differences"],
+                            description="a journal entry (its main fields) that came closest, and what differed")}},
+                       ["ok", "matched", "near_misses"], extra=False),
+    "FaultsRemoved": obj({"removed": {"type": "integer", "minimum": 0}, "id": {"type": "string"}}, ["removed"]),
     "Health": obj({
         "status": {"const": "ok"}, "accounts": {"type": "integer", "minimum": 0},
         "seeding": {"type": "boolean", "description": "pbx-sim serve answers at once and seeds the accounts' past calls meanwhile; until false, every other request waits for it"},
@@ -88,7 +120,8 @@ components.update({
         "domain": {"type": "string"},
         "credentials": {"type": "object", "additionalProperties": {"type": "string"},
                         "description": "t2: access_token, refresh_token; vats, phonet: api_key; cloudpbx: token"},
-        "crm": ref("CrmView"), "switches": {"type": "object"}, "settings": {"type": "object"}},
+        "crm": ref("CrmView"), "switches": {"type": "object"}, "settings": {"type": "object"},
+        "strict": {"enum": ["warn", "reject", None], "description": "strict mode: requests checked against the provider's OpenAPI document"}},
         ["id", "provider", "name", "domain", "credentials", "crm", "switches", "settings"]),
     "Provider": {"enum": ["t2", "vats", "phonet", "cloudpbx"]},
     "Credentials": obj({"id": {"type": "string"},
@@ -191,7 +224,8 @@ components.update({
         "domain": {"type": "string"}, "config": ref("AccountConfig"),
         "credentials": {"type": "object", "additionalProperties": {"type": "string"}},
         "crm": ref("CrmTarget"), "settings": {"type": "object"}, "switches": {"type": "object"},
-        "state": {"allOf": [ref("StateParts"), obj({"provider_data": {"type": "object"}}, ["provider_data"])]}},
+        "state": {"allOf": [ref("StateParts"), obj({"provider_data": {"type": "object"}}, ["provider_data"])]},
+        "clock_offset_s": {"type": "number", "description": "the account's own clock offset (default 0)"}},
         ["id", "provider", "name", "domain", "config", "credentials", "crm", "settings", "switches", "state"],
         extra=False),
     "Snapshot": obj({
@@ -291,11 +325,46 @@ paths = {
                   params=[q("cdr_limit", "how many of the newest call records (default 100)",
                             {"type": "string", "pattern": "^-?[0-9]+$"})])},
     "/_sim/clock": {
-        "get": op("The simulator's time and clock mode", {"200": jresp("The clock.", ref("Clock"))},
-                  tag="clock", opid="getClock"),
-        "post": op("Move the clock: advance or set", {"200": jresp("The clock after the move.", ref("Clock")),
-                                                     "400": rr("BadRequest"), "413": rr("TooLarge")},
+        "get": op("The simulator's time and clock mode (or one account's time)",
+                  {"200": jresp("The clock.", ref("Clock")), "404": rr("NoAccount")},
+                  tag="clock", opid="getClock", params=[{**P["account"], "description": "this account's time"}]),
+        "post": op("Move the clock (or one account's): advance or set", {"200": jresp("The clock after the move.", ref("Clock")),
+                                                     "400": rr("BadRequest"), "404": rr("NoAccount"), "413": rr("TooLarge")},
                    tag="clock", body=ref("ClockMove"), opid="moveClock")},
+    "/_sim/faults": {
+        "get": op("The faults in force", {"200": jresp("In the order they were added (the first that matches applies).",
+                                                       {"type": "array", "items": ref("Fault")})},
+                  tag="faults", opid="listFaults", params=[P["account"]]),
+        "post": op("Add a fault: an API answer (status, named error, reset, timeout, latency, rate limit) or a webhook action (drop, duplicate, delay, reorder)",
+                   {"201": jresp("Added.", ref("Fault")), "400": rr("BadRequest"), "404": rr("NoAccount"),
+                    "413": rr("TooLarge")},
+                   tag="faults", body=ref("FaultSpec"), opid="addFault",
+                   description="API faults match the account's requests by method and path glob; webhook faults match its webhooks by hook name. "
+                               "`probability` draws from a generator seeded by the server seed and the account id. Every injection is marked in the journal entry (`fault`)."),
+        "delete": op("Remove every fault (of one account with ?account=)", {"200": jresp("How many were removed.", ref("FaultsRemoved")),
+                                                                            "404": rr("NoAccount")},
+                     tag="faults", opid="clearFaults", params=[P["account"]])},
+    "/_sim/faults/errors": {
+        "get": op("The named errors a fault may answer with (`respond.error`)",
+                  {"200": jresp("Each with its status and wire body.", {"type": "array", "items": ref("NamedError")}),
+                   "404": jresp("No such provider.", ref("Error"))},
+                  tag="faults", opid="listFaultErrors", params=[q("provider", "only this provider's")])},
+    "/_sim/faults/{fault_id}": {
+        "parameters": [{"name": "fault_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "get": op("One fault", {"200": jresp("The fault.", ref("Fault")), "404": jresp("No such fault.", ref("Error"))},
+                  tag="faults", opid="getFault"),
+        "delete": op("Remove one fault", {"200": jresp("Removed.", ref("FaultsRemoved")),
+                                          "404": jresp("No such fault.", ref("Error"))},
+                     tag="faults", opid="removeFault")},
+    "/_sim/verify": {
+        "post": op("Verify what the CRM got (webhooks) or did (requests): a count over the journals",
+                   {"200": jresp("The count is right.", ref("Verified")),
+                    "422": jresp("It is not (after waiting `within`): the closest entries and which fields differed.", ref("NotVerified")),
+                    "400": rr("BadRequest"), "413": rr("TooLarge")},
+                   tag="journals", body=ref("VerifySpec"), opid="verify",
+                   description="`webhooks` matches every attempt in the webhook journal (fields: the payload, dotted for nested); "
+                               "`requests` every provider request in the request journal. `count` defaults to at least one. "
+                               "`within` waits on the simulator clock (a manual clock is moved) for the count to come right.")},
     "/_sim/reset": {"post": op("Back to the configured seed state (credentials stay)",
                                {"200": jresp("The accounts reset.", ref("Reset")), "404": rr("NoAccount")},
                                tag="server", opid="reset", params=[P["account"]])},
@@ -455,7 +524,7 @@ doc = {
     "info": {"title": "pbx-simulator admin API", "version": "1",
              "description": "The simulator's own API under /_sim: health, accounts and credentials, clock, reset, journals, ad-hoc calls and the actions that drive them by hand, snapshots, the live event stream and the inspector page (/_sim/ui). The CLI, the pytest plugin and CI use it. With `pbx-sim serve --admin-token TOKEN` (or PBX_SIM_ADMIN_TOKEN) every path but /_sim/health needs `Authorization: Bearer TOKEN`."},
     "servers": [{"url": "http://127.0.0.1:8080", "description": "pbx-sim serve (default)"}],
-    "tags": [{"name": t} for t in ("server", "accounts", "clock", "journals", "calls", "scenarios", "snapshot", "inspector")],
+    "tags": [{"name": t} for t in ("server", "accounts", "clock", "faults", "journals", "calls", "scenarios", "snapshot", "inspector")],
     "security": [{}, {"adminToken": []}],
     "paths": paths,
     "components": {

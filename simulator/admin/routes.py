@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import datetime
+from typing import Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -124,6 +125,8 @@ class _AccountPatch(BaseModel):
     crm: _CrmPatch | None = None
     switches: dict | None = None
     settings: dict | None = None
+    strict: Literal["warn", "reject", "off"] | None = Field(
+        None, description="strict mode: check each request against the provider's OpenAPI document")
 
 
 @routes.patch("/_sim/accounts/{id}")
@@ -159,6 +162,9 @@ async def patch_account(request: web.Request) -> web.Response:
         account.switches.update(patch.switches)
     if patch.settings is not None:
         account.settings.update(patch.settings)
+    if patch.strict is not None:
+        account.switches["strict"] = None if patch.strict == "off" else patch.strict
+        sim.refresh_strict()
     return web.json_response(account.public(wants_secrets(request)))
 
 
@@ -183,15 +189,31 @@ async def account_state(request: web.Request) -> web.Response:
 
 # ---- clock -----------------------------------------------------------------------------------
 
+def _clock(sim: Simulator, account: object):
+    """The server clock, or with ``account`` that account's own (an offset over the server's)."""
+    if account is None:
+        return sim.clock
+    if not isinstance(account, str) or account not in sim.accounts:
+        raise web.HTTPNotFound(text=json.dumps({"error": f"no account {account!r}"}),
+                               content_type="application/json")
+    return sim.account_clock(account)
+
+
+def _clock_json(clock, account: str | None) -> dict:
+    return clock.snapshot() if account is None else {**clock.snapshot(), "account": account}
+
+
 @routes.get("/_sim/clock")
 async def get_clock(request: web.Request) -> web.Response:
-    return web.json_response(_sim(request).clock.snapshot())
+    account = request.query.get("account") or None
+    return web.json_response(_clock_json(_clock(_sim(request), account), account))
 
 
 @routes.post("/_sim/clock")
 async def move_clock(request: web.Request) -> web.Response:
     body = await _json_body(request)
-    clock = _sim(request).clock
+    account = body.get("account")
+    clock = _clock(_sim(request), account)
     try:
         if "advance" in body:
             await clock.advance(parse_duration(body["advance"]))
@@ -199,10 +221,11 @@ async def move_clock(request: web.Request) -> web.Response:
             when = datetime.fromisoformat(str(body["set"]).replace("Z", "+00:00"))
             await clock.set(when)
         else:
-            return _error(400, "give {\"advance\": seconds | \"25h\"} or {\"set\": ISO-8601}")
+            return _error(400, "give {\"advance\": seconds | \"25h\"} or {\"set\": ISO-8601}"
+                          " (and \"account\" to move that account's time alone)")
     except (ValueError, TypeError, OverflowError) as err:
         return _error(400, str(err))
-    return web.json_response(clock.snapshot())
+    return web.json_response(_clock_json(clock, account))
 
 
 # ---- reset, journals -------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from .secrets import mask_headers, mask_url
 from .store import AccountState
 
 if TYPE_CHECKING:
+    from .clock import AccountClock
     from .engine import Call
 
 
@@ -45,6 +46,15 @@ class Account:
     lookup: Callable[["Account", "Call"], Awaitable[None]] | None = None
     home_utc_offset: float = 3.0   # the provider's home zone, unless settings.utc_offset says
     locale: str = "ru_RU"          # of generated names and numbers
+    # the account's view of the server clock (``Simulator.account_clock``): what every reader
+    # of the account's time asks
+    clock: "AccountClock | None" = field(default=None, repr=False, compare=False)
+
+    @property
+    def strict(self) -> str | None:
+        """Strict mode (warn / reject / None): the admin API's switch, else the configuration's."""
+        mode = self.switches.get("strict", self.config.strict)
+        return mode if mode in ("warn", "reject") else None
 
     @property
     def record_calls(self) -> bool:
@@ -85,6 +95,7 @@ class Account:
             },
             "switches": dict(self.switches),
             "settings": dict(self.settings),
+            "strict": self.strict,
         }
 
 

@@ -290,6 +290,102 @@ class Clock:
         return {"now": self.now().isoformat().replace("+00:00", "Z"), "mode": self.mode_name}
 
 
+class AccountClock:
+    """One account's view of the server clock: the server's time plus the account's own
+    offset (``POST /_sim/clock {"account": …}``). Everything that reads time for an account
+    (tokens, sessions, periods, its calls) asks this; moving it moves that account alone.
+
+    Sleeps run on the server clock; the view also keeps its sleepers so that moving the
+    account wakes the ones due, in deadline order, as moving the server does."""
+
+    def __init__(self, clock: Clock, offset: float = 0.0) -> None:
+        self.clock = clock
+        self.offset = offset
+        self._sleepers: list[tuple[float, int, asyncio.Future]] = []
+        self._seq = itertools.count()
+
+    @property
+    def mode(self) -> str:
+        return self.clock.mode
+
+    @property
+    def mode_name(self) -> str:
+        return self.clock.mode_name
+
+    def timestamp(self) -> float:
+        return self.clock.timestamp() + self.offset
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.timestamp(), tz=timezone.utc)
+
+    def hold(self):
+        return self.clock.hold()
+
+    async def sleep(self, seconds: float, interrupt: asyncio.Future | None = None) -> None:
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return
+        deadline = self.timestamp() + seconds
+        loop = asyncio.get_running_loop()
+        while True:
+            remaining = deadline - self.timestamp()
+            if remaining <= 0 or (interrupt is not None and interrupt.done()):
+                return
+            wake = loop.create_future()
+            heapq.heappush(self._sleepers, (deadline, next(self._seq), wake))
+
+            def woken(_: asyncio.Future, wake: asyncio.Future = wake) -> None:
+                if not wake.done():
+                    wake.set_result(None)
+
+            if interrupt is not None:
+                interrupt.add_done_callback(woken)
+            try:
+                await self.clock.sleep(remaining, wake)
+            finally:
+                if interrupt is not None:
+                    interrupt.remove_done_callback(woken)
+                if not wake.done():
+                    wake.cancel()   # left in the heap as done: skipped
+
+    async def sleep_until(self, when: datetime) -> None:
+        await self.sleep(when.timestamp() - self.timestamp())
+
+    async def advance(self, seconds: float | str) -> datetime:
+        """Move this account's time on by ``seconds``; its sleepers due meanwhile wake in order."""
+        seconds = parse_duration(seconds)
+        if seconds < 0:
+            raise ValueError("the clock does not go backwards; use set")
+        target = self.timestamp() + seconds
+        while True:
+            await self.clock._settle()
+            while self._sleepers and self._sleepers[0][2].done():
+                heapq.heappop(self._sleepers)
+            if not self._sleepers or self._sleepers[0][0] > target:
+                break
+            deadline, _, wake = heapq.heappop(self._sleepers)
+            if deadline > self.timestamp():
+                self.offset += deadline - self.timestamp()
+            wake.set_result(None)
+        if target > self.timestamp():
+            self.offset += target - self.timestamp()
+        await self.clock._settle()
+        return self.now()
+
+    async def set(self, when: datetime) -> datetime:
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        target = when.timestamp()
+        if target >= self.timestamp():
+            return await self.advance(target - self.timestamp())
+        self.offset -= self.timestamp() - target
+        return self.now()
+
+    def snapshot(self) -> dict:
+        return {**{"now": self.now().isoformat().replace("+00:00", "Z"), "mode": self.mode_name},
+                "offset_s": round(self.offset, 6)}
+
+
 PERIODS = ("today", "yesterday", "this_week", "last_week", "this_month", "last_month")
 
 
@@ -324,4 +420,4 @@ def day_start(dt: datetime) -> datetime:
     return dt.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-__all__ = ["Clock", "PERIODS", "parse_duration", "parse_mode", "period_window", "utc", "day_start", "timedelta"]
+__all__ = ["Clock", "AccountClock", "PERIODS", "parse_duration", "parse_mode", "period_window", "utc", "day_start", "timedelta"]

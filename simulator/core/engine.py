@@ -31,7 +31,7 @@ from .policy import NO_ANSWER_RING_S, Reaction
 
 if TYPE_CHECKING:
     from .accounts import Account
-    from .clock import Clock
+    from .clock import AccountClock, Clock
 
 log = logging.getLogger("simulator.engine")
 
@@ -133,6 +133,7 @@ class Call:
     done: asyncio.Future | None = None
     _interrupt: asyncio.Future | None = None
     _interrupt_side: str = "A"
+    clock: "Clock | AccountClock | None" = field(default=None, repr=False)   # the account's
 
     @property
     def live(self) -> bool:
@@ -179,8 +180,12 @@ def listed(pattern: str, number: str) -> bool:
 class CallEngine(HandsetCalls):
     """Runs calls for every account on one clock."""
 
-    def __init__(self, clock: "Clock", lookups: bool = True, rng: random.Random | None = None):
+    def __init__(self, clock: "Clock", lookups: bool = True, rng: random.Random | None = None,
+                 account_clocks: bool = True):
         self.clock = clock
+        # calls read their account's clock (``Account.clock``); the seeded history runs on
+        # a clock of its own instead
+        self.account_clocks = account_clocks
         self.lookups = lookups   # off for the seeded history: no CRM is asked about the past
         # the seeded history draws ids and choices from its own generator, so they do not
         # depend on what the account did before (credentials, earlier calls)
@@ -197,7 +202,7 @@ class CallEngine(HandsetCalls):
         self.listeners.append(listener)
 
     def _emit(self, type_: str, call: Call, leg: Leg | None = None, **data) -> None:
-        event = CallEvent(type_, call, leg, self.clock.timestamp(), data)
+        event = CallEvent(type_, call, leg, call.clock.timestamp(), data)
         for listener in self.listeners:
             try:
                 listener(event)
@@ -206,6 +211,11 @@ class CallEngine(HandsetCalls):
 
     def _rng(self, account: "Account") -> random.Random:
         return self.rng or account.rng
+
+    def clock_of(self, account: "Account") -> "Clock | AccountClock":
+        if self.account_clocks and account.clock is not None:
+            return account.clock
+        return self.clock
 
     def _new_id(self, account: "Account") -> str:
         return "%032x" % (self.rng or account.id_rng or account.rng).getrandbits(128)
@@ -224,7 +234,7 @@ class CallEngine(HandsetCalls):
         call = self.get_live(account_id, call_id)
         if call is None or call.answered_at is None or call.on_hold == on:
             return False
-        now = self.clock.timestamp()
+        now = call.clock.timestamp()
         if on:
             call.holds.append([now, None])
         else:
@@ -241,7 +251,7 @@ class CallEngine(HandsetCalls):
         if employee.paused == on:
             return None
         employee.paused = on
-        record = PauseRecord(self._new_id(account), employee.id, self.clock.timestamp(), on)
+        record = PauseRecord(self._new_id(account), employee.id, self.clock_of(account).timestamp(), on)
         account.state.pauses.append(record)
         kind = "employee.paused" if on else "employee.unpaused"
         for listener in self.office_listeners:
@@ -301,8 +311,10 @@ class CallEngine(HandsetCalls):
     def _base_call(self, account: "Account", direction: str, caller: str, callee: str,
                    script: CallScript | None) -> Call:
         script = script or CallScript()
+        clock = self.clock_of(account)
         call = Call(id=self._new_id(account), account_id=account.id, direction=direction,
-                    caller=caller, callee=callee, created_at=self.clock.timestamp(), script=script)
+                    caller=caller, callee=callee, created_at=clock.timestamp(), script=script)
+        call.clock = clock
         call.record = account.record_calls if script.record is None else script.record
         call.rating = script.rating
         call.utm = script.utm
@@ -384,14 +396,14 @@ class CallEngine(HandsetCalls):
             raise _Interrupted
         if seconds <= 0:
             return
-        await self.clock.sleep(seconds, call._interrupt)
+        await call.clock.sleep(seconds, call._interrupt)
         if call._interrupt.done():
             raise _Interrupted
 
     def _finish(self, account: "Account", call: Call) -> None:
         if call.state == "ended":
             return
-        now = self.clock.timestamp()
+        now = call.clock.timestamp()
         for leg in call.legs:
             if leg.ended_at is None:
                 leg.ended_at = now
@@ -543,7 +555,7 @@ class CallEngine(HandsetCalls):
             if action == "start":
                 leg = Leg(id=self._new_id(account) if parent_id or len(plan) > 1 else call.id,
                           kind=kind, number=number, employee_id=emp.id if emp else None,
-                          parent_id=parent_id, rang_at=self.clock.timestamp())
+                          parent_id=parent_id, rang_at=call.clock.timestamp())
                 if any(existing.id == leg.id for existing in call.legs):
                     leg.id = self._new_id(account)
                 call.legs.append(leg)
@@ -553,7 +565,7 @@ class CallEngine(HandsetCalls):
                 self._emit("leg.ringing", call, leg)
             elif i in legs and legs[i].result == "ringing":
                 leg = legs[i]
-                leg.ended_at = self.clock.timestamp()
+                leg.ended_at = call.clock.timestamp()
                 leg.result = "no_answer" if action == "stop" else action
                 if action in ("busy", "unavailable"):
                     busy_results.append(action)
@@ -562,7 +574,7 @@ class CallEngine(HandsetCalls):
                 [m for m in moments if m[2] == "start"]):
             end_at = elapsed
         await self._wait(call, end_at - elapsed)
-        now = self.clock.timestamp()
+        now = call.clock.timestamp()
         outcome: str
         won: Leg | None = None
         if answer_at is not None and end_at == answer_at and (cancel_at is None or answer_at < cancel_at):
@@ -610,7 +622,7 @@ class CallEngine(HandsetCalls):
     async def _talk(self, account: "Account", call: Call, leg: Leg, reaction_talk: float,
                     reaction_hangup: str | None) -> None:
         if call.answered_at is None:
-            call.answered_at = self.clock.timestamp()
+            call.answered_at = call.clock.timestamp()
             call.state = "answered"
             self._emit("call.answered", call, leg)
         if call.script.manual:
@@ -651,7 +663,7 @@ class CallEngine(HandsetCalls):
         current = self.employee(account, leg.employee_id)
         if target is None or (current is not None and target.id == current.id) or self.office.busy(account, target):
             return None, 0.0
-        leg.ended_at = self.clock.timestamp()
+        leg.ended_at = call.clock.timestamp()
         leg.result = "transferred"
         self.office.free_line(call, leg.employee_id)
         self._emit("leg.ended", call, leg)
@@ -659,14 +671,14 @@ class CallEngine(HandsetCalls):
             call.transfers.append(current.ext)
         call.transfers.append(target.ext)
         new_leg = Leg(id=self._new_id(account), kind="employee", number=target.ext,
-                      employee_id=target.id, parent_id=call.id, rang_at=self.clock.timestamp())
+                      employee_id=target.id, parent_id=call.id, rang_at=call.clock.timestamp())
         call.legs.append(new_leg)
         self._emit("call.transferred", call, new_leg, from_employee=current.id if current else None)
         self._emit("leg.ringing", call, new_leg)
         r = account.policy.react(target.ext, "employee", target.login)
         ring = min(r.ring_s, 5.0) if r.result == "answer" else 0.0
         await self._wait(call, ring)
-        new_leg.answered_at = self.clock.timestamp()
+        new_leg.answered_at = call.clock.timestamp()
         new_leg.result = "answered"
         call.employee_id = target.id
         self.office.take_line(call, target.id)
@@ -679,7 +691,7 @@ class CallEngine(HandsetCalls):
         if emp is not None and (self.office.busy(account, emp) or any(
                 lg.employee_id == emp.id and lg.result == "answered" for lg in call.legs)):
             return
-        now = self.clock.timestamp()
+        now = call.clock.timestamp()
         if emp is not None:
             leg = Leg(id=self._new_id(account), kind="employee", number=emp.ext, employee_id=emp.id,
                       parent_id=call.id, rang_at=now)
@@ -707,7 +719,7 @@ class CallEngine(HandsetCalls):
             return
         entry = state.blacklist_match(call.caller) if not anonymous else None
         if entry is not None:
-            entry.blocked_at.append(self.clock.timestamp())
+            entry.blocked_at.append(call.clock.timestamp())
             call.outcome, call.destination = "blocked_blacklist", "blocked"
             return
         script = call.script
@@ -824,7 +836,7 @@ class CallEngine(HandsetCalls):
             call.outcome = "not_found"
 
     def in_hours(self, account: "Account", route: Route) -> bool:
-        local = datetime.fromtimestamp(self.clock.timestamp(), tz=timezone(timedelta(hours=account.utc_offset)))
+        local = datetime.fromtimestamp(self.clock_of(account).timestamp(), tz=timezone(timedelta(hours=account.utc_offset)))
         spans = route.schedule.get(DAYS[local.weekday()], [])
         seconds = local.hour * 3600 + local.minute * 60 + local.second
         return any(start <= seconds < end for start, end in spans)
@@ -993,23 +1005,23 @@ class CallEngine(HandsetCalls):
             # the PBX rings the employee's phone first
             r = account.policy.react(emp.ext, "employee", emp.login, emp.direct_number)
             first = Leg(id=self._new_id(account), kind="employee", number=emp.ext, employee_id=emp.id,
-                        rang_at=self.clock.timestamp())
+                        rang_at=call.clock.timestamp())
             call.legs.append(first)
             call.state = "ringing"
             self._emit("leg.ringing", call, first)
             if self.office.busy(account, emp):
-                first.ended_at, first.result = self.clock.timestamp(), "busy"
+                first.ended_at, first.result = call.clock.timestamp(), "busy"
                 self._emit("leg.ended", call, first)
                 call.outcome, call.hangup_side = "busy", "B"   # the employee's phone is on a call
                 return
             if r.result != "answer" or emp.dnd or emp.paused:
                 await self._wait(call, 0.0 if r.result in ("busy", "unavailable") else EMPLOYEE_RING_TIMEOUT_S)
-                first.ended_at, first.result = self.clock.timestamp(), "no_answer"
+                first.ended_at, first.result = call.clock.timestamp(), "no_answer"
                 self._emit("leg.ended", call, first)
                 call.outcome, call.hangup_side = "cancelled", "A"
                 return
             await self._wait(call, r.ring_s)
-            first.answered_at, first.result = self.clock.timestamp(), "answered"
+            first.answered_at, first.result = call.clock.timestamp(), "answered"
             self.office.take_line(call, emp.id)
             self._emit("leg.answered", call, first)
         if not self._seize_trunk(account, call):

@@ -112,7 +112,7 @@ class HandsetCalls:
         return waiting.result()
 
     def _done(self, call: "Call", action: _Action, **detail: Any) -> None:
-        call.handset.log.append({"action": action.name, "by": action.by, "at": self.clock.timestamp(), **detail})
+        call.handset.log.append({"action": action.name, "by": action.by, "at": call.clock.timestamp(), **detail})
         if not action.reply.done():
             action.reply.set_result(call)
 
@@ -159,7 +159,7 @@ class HandsetCalls:
             if any(existing.id == leg_id for existing in call.legs):
                 leg_id = self._new_id(account)
             leg = Leg(id=leg_id, kind=kind, number=number, employee_id=emp.id if emp else None,
-                      parent_id=parent_id, rang_at=self.clock.timestamp())
+                      parent_id=parent_id, rang_at=call.clock.timestamp())
             call.legs.append(leg)
             if emp is not None:
                 call.employee_id = emp.id
@@ -179,7 +179,7 @@ class HandsetCalls:
                 action.reply.set_exception(CallActionError(409, str(why)))
                 continue
             break
-        now = self.clock.timestamp()
+        now = call.clock.timestamp()
         for leg in legs:
             if leg is not won:
                 leg.ended_at, leg.result = now, "cancelled"
@@ -207,14 +207,14 @@ class HandsetCalls:
                 action.reply.set_exception(CallActionError(409, f"{target.name} ({target.ext}) is busy: every line is taken"))
                 continue
             current = self.employee(account, leg.employee_id)
-            leg.ended_at, leg.result = self.clock.timestamp(), "transferred"
+            leg.ended_at, leg.result = call.clock.timestamp(), "transferred"
             self.office.free_line(call, leg.employee_id)
             self._emit("leg.ended", call, leg)
             if not call.transfers and current is not None:
                 call.transfers.append(current.ext)
             call.transfers.append(target.ext)
             new_leg = Leg(id=self._new_id(account), kind="employee", number=target.ext,
-                          employee_id=target.id, parent_id=call.id, rang_at=self.clock.timestamp())
+                          employee_id=target.id, parent_id=call.id, rang_at=call.clock.timestamp())
             call.legs.append(new_leg)
             self._emit("call.transferred", call, new_leg, from_employee=current.id if current else None)
             self._emit("leg.ringing", call, new_leg)
@@ -227,7 +227,7 @@ class HandsetCalls:
                     answer.reply.set_exception(CallActionError(409, str(why)))
                     continue
                 break
-            new_leg.answered_at, new_leg.result = self.clock.timestamp(), "answered"
+            new_leg.answered_at, new_leg.result = call.clock.timestamp(), "answered"
             call.employee_id = target.id
             self.office.take_line(call, target.id)
             self._emit("leg.answered", call, new_leg)

@@ -60,7 +60,8 @@ async def _run_history(account, calls: int, days: int, now: float, seed: int, li
     traffic = Traffic(office, account.config.seed.traffic, rng, regulars=max(10, calls // 12))
     plan = traffic.history(calls, start, now - 1800)   # the last call starts half an hour before now
     clock = Clock("instant", start=datetime.fromtimestamp(start, tz=timezone.utc))
-    engine = CallEngine(clock, lookups=False, rng=random.Random(f"{seed}:{account.id}:history-calls"))
+    engine = CallEngine(clock, lookups=False, rng=random.Random(f"{seed}:{account.id}:history-calls"),
+                        account_clocks=False)
     if listener is not None:
         engine.subscribe(listener)
     # blocking anonymous callers is part of the live account; the history keeps to callers with numbers

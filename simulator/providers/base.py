@@ -38,6 +38,32 @@ class Provider:
         """This provider's body for the server's 400 (the catch-all) / 404 / 405 / 413 under its base path."""
         return None
 
+    # ---- faults and strict mode ----------------------------------------------------------------
+    # the documented errors a fault may name: name → the error (an exception with ``response()``),
+    # from the provider's errors.py
+    named_errors: dict[str, Callable[[], Any]] = {}
+
+    def status_error(self, status: int) -> web.StreamResponse:
+        """An answer with ``status`` in this provider's error shape (a fault's ``respond.status``)."""
+        from ..http import reason
+        return web.json_response({"status": status, "error": reason(status)}, status=status)
+
+    def strict_error(self, violations: list[dict]) -> web.StreamResponse:
+        """Strict mode's ``reject``: the provider's answer to a request its API refuses (400)."""
+        return self.status_error(400)
+
+    async def identify(self, sim: "Simulator", request: web.Request) -> "Account | None":
+        """The account a request is for, found before its handler runs and without changing
+        anything (faults and strict mode need it): the provider's only account, else what
+        ``find_account`` reads from the credentials the request carries."""
+        accounts = sim.accounts_of(self.id)
+        if len(accounts) == 1:
+            return accounts[0]
+        return await self.find_account(sim, request) if accounts else None
+
+    async def find_account(self, sim: "Simulator", request: web.Request) -> "Account | None":
+        return None
+
     # ---- credentials -------------------------------------------------------------------------
     def new_credentials(self, sim: "Simulator", account: "Account", rng: random.Random) -> dict[str, str]:
         """Fresh credentials (at start without configured ones, and on regenerate)."""

@@ -226,6 +226,10 @@ def _cross_check(s: Scenario, marks: dict, source: str) -> None:
                 check_ref(cid, path, known)
         elif step.kind in ("hangup", "hold"):
             check_ref(step.args["call"], path + ("call",), known)
+        elif step.kind == "fault":
+            problem = fault_problem(step.args)
+            if problem:
+                problems.append((_line(marks, path), _where(path), problem))
         elif step.kind == "expect":
             for e in step.expectations:
                 check_ref(e.args.get("call"), ("steps", step.index, "expect"), known)
@@ -234,6 +238,19 @@ def _cross_check(s: Scenario, marks: dict, source: str) -> None:
     problems.extend(_office_refs(s, marks))
     if problems:
         raise ScenarioError(source, problems)
+
+
+def fault_problem(args: dict) -> str | None:
+    """Why a ``fault`` step's fault (as POST /_sim/faults takes it, for the scenario's
+    account) is not one, else None."""
+    from pydantic import ValidationError
+
+    from ..core.faults import FaultSpec
+    try:
+        FaultSpec.model_validate({**args, "account": "scenario"})
+    except ValidationError as err:
+        return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'fault'}: {e['msg']}" for e in err.errors())
+    return None
 
 
 def _office_refs(s: Scenario, marks: dict) -> list:

@@ -231,6 +231,13 @@ class ScenarioRun:
             call = self.calls[a["call"]]
             if not self.sim.engine.hold(self.account_id, call.id, bool(a.get("on", True))):
                 result.message = "the call is not answered, has ended, or is already so"
+        elif k == "fault":
+            from ..core.faults import FaultSpec
+            try:
+                fault = self.sim.add_fault(FaultSpec.model_validate({**a, "account": self.account_id}))
+            except ValueError as err:   # a named error the provider does not have
+                raise StepFailed(str(err)) from None
+            result.message = f"{fault.id}: {fault.kind}"
         elif k == "set_clock":
             when = start_time(a)
             if when.timestamp() < self.sim.clock.timestamp():
@@ -510,6 +517,8 @@ async def run_on(sim: Simulator, scenario: Scenario, provider: str, crm_url: str
             sim.accounts.pop(account_id)
             sim.account_configs.pop(account_id, None)
             sim.webhook_journal.clear(account_id)
+            sim.faults.clear(account_id)
+            sim.account_clocks.pop(account_id, None)
         if not crm_url:
             crm = RecordingCrm(scenario.crm.get("contacts"), CRM_TOKEN, _ext_of(sim, account_id), provider)
             crm_url = await crm.start()

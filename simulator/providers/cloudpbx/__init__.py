@@ -13,7 +13,8 @@ from aiohttp import web
 
 from ..base import Provider
 from . import routes
-from .errors import http_error_body
+from .errors import NAMED_ERRORS, CloudPbxError, InvalidParameters, http_error_body, status_error
+from .models import read_params
 from .webhooks import contact_lookup, event_hook, history_hook, refused_hooks
 
 if TYPE_CHECKING:
@@ -33,8 +34,26 @@ class CloudPbxProvider(Provider):
     def setup_routes(self, app: web.Application) -> None:
         routes.setup(app)
 
+    named_errors = NAMED_ERRORS
+
     def http_error(self, request: web.Request, status: int) -> web.StreamResponse | None:
         return http_error_body(status)
+
+    def status_error(self, status: int) -> web.StreamResponse:
+        return status_error(status)
+
+    def strict_error(self, violations: list[dict]) -> web.StreamResponse:
+        from ...strict import first_field
+        return InvalidParameters(first_field(violations) or None).response()
+
+    async def find_account(self, sim: "Simulator", request: web.Request) -> "Account | None":
+        """The account the ``token`` field names (the body is read once; aiohttp keeps it
+        for the handler)."""
+        try:
+            params = await read_params(request)
+        except CloudPbxError:
+            return None
+        return sim.find_account(self.id, "token", params.get("token", "").strip())
 
     def attach(self, sim: "Simulator", account: "Account") -> None:
         account.lookup = contact_lookup(sim)

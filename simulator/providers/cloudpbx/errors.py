@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ...http import json_response
+from ...http import json_response, reason
 
 
 class CloudPbxError(Exception):
@@ -54,3 +54,31 @@ def http_error_body(status: int) -> web.Response:
     reasons = {400: "Invalid parameters", 404: "Not Found", 405: "Method Not Allowed", 413: "Invalid parameters",
                500: "Internal Server Error"}
     return json_response({"error": reasons.get(status, "Error")}, status=status)
+
+
+class InternalError(CloudPbxError):
+    status = 500
+    message = "Internal Server Error"
+
+
+class TooManyRequests(CloudPbxError):
+    """Not documented (the command API names no rate limit): a 429 in the documented shape."""
+    status = 429
+    message = "Too Many Requests"
+
+
+def status_error(status: int) -> web.Response:
+    """Any status in the API's shape (a fault's ``respond.status``)."""
+    if status in (404, 405, 413, 500):
+        return http_error_body(status)
+    return json_response({"error": reason(status)}, status=status)
+
+
+# the documented errors a fault may name (GET /_sim/faults/errors?provider=cloudpbx)
+NAMED_ERRORS = {
+    "invalid_token": InvalidToken,
+    "invalid_parameters": InvalidParameters,
+    "not_found": RecordingNotFound,
+    "internal_error": InternalError,
+    "too_many_requests": TooManyRequests,
+}

@@ -35,7 +35,8 @@ async def read_params(request: web.Request) -> dict[str, str]:
     """Query string and body fields in one dict (the body wins). Clients POST forms, GET query
     strings, and a few POST a query string with an empty body; JSON objects are read too."""
     params = {k: v for k, v in request.query.items()}
-    if request.method != "POST" or not request.can_read_body:
+    # body_exists, not can_read_body: a fault or strict mode may have read it (aiohttp keeps it)
+    if request.method != "POST" or not request.body_exists:
         return params
     try:
         if request.content_type == "application/json":

@@ -65,7 +65,7 @@ async def make_call(sim: "Simulator", account: "Account", params: Params) -> web
 
 
 async def history(sim: "Simulator", account: "Account", params: Params) -> web.Response:
-    query = history_query(params, sim.clock.timestamp(), account.utc_offset)
+    query = history_query(params, account.clock.timestamp(), account.utc_offset)
     lines = list(history_rows(account, query, sim.public_url))
     body = "".join(line + "\n" for line in lines)
     return web.Response(text=body, content_type="text/csv", charset="utf-8")

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from ..base import Provider
 from . import auth
-from .errors import HTTP_TEXT, plain
+from .errors import HTTP_TEXT, NAMED_ERRORS, BadRequest, plain, status_error
 from .models import digits, teler
 from .routes import ROUTES
 from .state import phonet_state
@@ -37,8 +37,22 @@ class PhonetProvider(Provider):
         for method, path, handler in ROUTES:
             app.router.add_route(method, path, handler)
 
+    named_errors = NAMED_ERRORS
+
     def http_error(self, request: web.Request, status: int) -> web.StreamResponse | None:
         return plain(HTTP_TEXT.get(status, "Error"), status)
+
+    def status_error(self, status: int) -> web.StreamResponse:
+        return status_error(status)
+
+    def strict_error(self, violations: list[dict]) -> web.StreamResponse:
+        from ...strict import first_field
+        reason = {"missing_required": "is required", "unknown_parameter": "is not a parameter",
+                  "unknown_field": "is not a field"}.get(violations[0]["kind"], "is invalid")
+        return BadRequest(first_field(violations), reason).response()
+
+    async def find_account(self, sim: "Simulator", request: web.Request) -> "Account | None":
+        return auth.identify(request)
 
     def regenerate(self, sim: "Simulator", account: "Account") -> dict[str, str]:
         creds = super().regenerate(sim, account)

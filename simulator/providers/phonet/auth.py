@@ -49,7 +49,7 @@ def login(request: web.Request, domain: str, api_key: str) -> tuple["Account", S
         if setting(account, "strict_host") and _host(request) != _bare(account.domain):
             raise HostMismatch(_host(request))
         session = Session(id=secrets.token_hex(16).upper(), account_id=account.id,
-                          last_seen=sim.clock.timestamp())
+                          last_seen=account.clock.timestamp())
         st = phonet_state(account)
         st.sessions[session.id] = session
         if len(st.sessions) >= st.sweep_at or len(st.sessions) > setting(account, "max_sessions"):
@@ -75,18 +75,30 @@ def session_id(request: web.Request) -> str:
     return sid
 
 
+def identify(request: web.Request) -> "Account | None":
+    """The account whose session the request's cookie names (live or expired), without
+    touching the session or marking the request."""
+    sid = session_id(request)
+    if not sid:
+        return None
+    for account in request.app[SIM].accounts_of(PROVIDER):
+        if sid in phonet_state(account).sessions:
+            return account
+    return None
+
+
 def authenticated(request: web.Request) -> "Account":
     """The account of the request's live session (touching it), else ``Forbidden``."""
     sid = session_id(request)
     if not sid:
         raise Forbidden()
     sim: "Simulator" = request.app[SIM]
-    now = sim.clock.timestamp()
     for account in sim.accounts_of(PROVIDER):
         sessions = phonet_state(account).sessions
         session = sessions.get(sid)
         if session is None:
             continue
+        now = account.clock.timestamp()
         if now - session.last_seen > float(setting(account, "session_idle_timeout_s")):
             del sessions[sid]
             break

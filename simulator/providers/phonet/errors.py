@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from ...http import reason
+
 TEXT = "text/plain"
 CHARSET = "UTF-8"
 
@@ -91,3 +93,38 @@ HTTP_TEXT = {400: "Bad request: request is invalid", 404: "Not Found", 405: "Met
 
 def plain(text: str, status: int) -> web.Response:
     return web.Response(text=text, status=status, content_type=TEXT, charset=CHARSET)
+
+
+class TooManyRequests(PhonetError):
+    """Not documented (the spec names no rate limit): a 429 in the plain-text shape."""
+    status = 429
+    text = "Too Many Requests"
+
+
+class InternalError(PhonetError):
+    status = 500
+    text = "Internal Server Error"
+
+
+def status_error(status: int) -> web.Response:
+    """Any status in Phonet's plain-text shape (a fault's ``respond.status``)."""
+    return plain(HTTP_TEXT.get(status) or reason(status), status)
+
+
+# the documented errors a fault may name (GET /_sim/faults/errors?provider=phonet); an
+# expired session is answered as any missing one: 403 Forbidden
+NAMED_ERRORS = {
+    "session_expired": Forbidden,
+    "forbidden": Forbidden,
+    "invalid_credentials": InvalidCredentials,
+    "bad_request": lambda: BadRequest("request", "is invalid"),
+    "not_found": NotFound,
+    "contact_not_found": ContactNotFound,
+    "note_not_found": NoteNotFound,
+    "user_not_found": UserNotFound,
+    "call_not_found": CallNotFound,
+    "record_not_found": RecordNotFound,
+    "unsupported_media_type": UnsupportedMediaType,
+    "internal_error": InternalError,
+    "too_many_requests": TooManyRequests,
+}

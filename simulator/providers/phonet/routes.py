@@ -92,8 +92,8 @@ def _int(digits: str, name: str) -> int:
         raise BadRequest(name, "is out of range") from None
 
 
-def now_ms(request: web.Request) -> int:
-    return ms(request.app[SIM].clock.timestamp())
+def now_ms(account: "Account") -> int:
+    return ms(account.clock.timestamp())
 
 
 # ---- authorize ---------------------------------------------------------------------------------
@@ -439,7 +439,7 @@ async def contact_update(request: web.Request, account: "Account") -> web.Stream
     if body.id is None or body.id <= 0:
         raise BadRequest("id", "is required")
     contact = _contact(account, body.id)   # never creates (creation is the batch's)
-    _apply_update(account, contact, body, now_ms(request))
+    _apply_update(account, contact, body, now_ms(account))
     return reply(1)
 
 
@@ -473,7 +473,7 @@ def _create(account: "Account", body: ContactBody, now: int) -> Contact:
 @session
 async def contacts_batch(request: web.Request, account: "Account") -> web.StreamResponse:
     body = parse(BatchBody, await json_body(request, account))
-    now = now_ms(request)
+    now = now_ms(account)
     succeeded = failed = 0
     for element in body.contacts:
         try:
@@ -522,7 +522,7 @@ async def note_create(request: web.Request, account: "Account") -> web.StreamRes
     if not (body.content or "").strip():
         # the document: 400 "one of the parameters is missing"; a note is its text
         raise BadRequest("content", "is required")
-    now = now_ms(request)
+    now = now_ms(account)
     note_id = account.state.next_id("note")
     data = dict(NOTE_TEMPLATE)
     data.update({k: v for k, v in _note_values(body).items() if v is not None or NOTE_TEMPLATE[k] is None})
@@ -550,7 +550,7 @@ async def note_update(request: web.Request, account: "Account") -> web.StreamRes
         if key in ("id", "elementId", "dateCreate"):
             continue   # immutable
         data[key] = value if value is not None or NOTE_TEMPLATE[key] is None else NOTE_TEMPLATE[key]
-    now = now_ms(request)
+    now = now_ms(account)
     data["lastModified"] = now
     note.text, note.updated_at = data["content"] or "", now / 1000
     note.author_id = data["responsibleUserId"] or None

@@ -97,7 +97,7 @@ async def lookup(sim: "Simulator", account: "Account", call: "Call") -> None:
         return
     st = phonet_state(account)
     number = call.client
-    now = sim.clock.timestamp()
+    now = account.clock.timestamp()
     use_cache = bool(setting(account, "lookup_cache"))
     cached = st.lookups.get(number) if use_cache else None
     if cached is not None and cached.expires_at > now:
@@ -270,7 +270,7 @@ class CallEvents:
             "parentUuid": f["parentUuid"],
             "dialAt": event_time(account, live.dial_at),
             "bridgeAt": event_time(account, live.bridge_at),
-            "serverTime": event_time(account, self.sim.clock.timestamp()),
+            "serverTime": event_time(account, account.clock.timestamp()),
             "lgDirection": f["lgDirection"],
             "leg": f["leg"],
             "leg2": f["leg2"],
@@ -395,13 +395,13 @@ def utm_add(sim: "Simulator", account: "Account", call: "Call") -> None:
     st = phonet_state(account)
     st.utm_pending.append(utm_record(account, call))
     if st.utm_task is None or st.utm_task.done():
-        now = sim.clock.timestamp()
+        now = account.clock.timestamp()
         wait = 60 - (now % 60) or 60
         st.utm_task = asyncio.get_running_loop().create_task(_utm_flush(sim, account, wait))
 
 
 async def _utm_flush(sim: "Simulator", account: "Account", wait: float) -> None:
-    await sim.clock.sleep(wait)
+    await account.clock.sleep(wait)
     st = phonet_state(account)
     batch, st.utm_pending = st.utm_pending, []
     st.utm_task = None

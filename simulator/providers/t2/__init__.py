@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from ..base import Provider
-from .auth import issue_pair
-from .errors import server_error
+from .auth import identify, issue_pair
+from .errors import NAMED_ERRORS, MissingParameter, WrongParameter, server_error, status_error
 from .models import manager_for
 from .routes import BASE, add_routes
 
@@ -36,8 +36,23 @@ class T2Provider(Provider):
     def setup_routes(self, app: web.Application) -> None:
         add_routes(app)
 
+    named_errors = NAMED_ERRORS
+
     def http_error(self, request: web.Request, status: int) -> web.StreamResponse | None:
         return server_error(request, status)
+
+    def status_error(self, status: int) -> web.StreamResponse:
+        return status_error(status)
+
+    def strict_error(self, violations: list[dict]) -> web.StreamResponse:
+        from ...strict import first_field
+        name = first_field(violations)
+        if violations[0]["kind"] == "missing_required":
+            return MissingParameter(name, "String").response()
+        return WrongParameter(name).response()
+
+    async def find_account(self, sim: "Simulator", request: web.Request) -> "Account | None":
+        return identify(sim, request.headers.get("Authorization"))
 
     def new_credentials(self, sim: "Simulator", account: "Account", rng: random.Random) -> dict[str, str]:
         """A fresh token pair (as "Сгенерировать токен" in the PBX cabinet gives)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ...http import json_response   # t2's JSON: application/json, UTF-8, Cyrillic as is
+from ...http import json_response, reason   # t2's JSON: application/json, UTF-8, Cyrillic as is
 
 # 403 details (seed 000, "HTTP 403. Ошибка авторизации")
 HEADER_REQUIRED = "Authorization header required"
@@ -19,8 +19,6 @@ EMPLOYEE_NOT_FOUND = "Employee not found by source number"
 RECORD_NOT_FOUND = "Record not found by filename"
 TRANSCRIPTION_NOT_FOUND = "Transcription not found for filename"
 OBJECT_NOT_FOUND = "Object not found"
-
-
 
 
 class T2Error(Exception):
@@ -90,3 +88,42 @@ def server_error(request: web.Request, status: int) -> web.Response:
     elif status == 405:
         details = f"Request method '{request.method}' is not supported"
     return json_response({"details": details, "message": message}, status=status)
+
+
+def status_error(status: int) -> web.Response:
+    """Any status in t2's shape (a fault's ``respond.status``): the server's own wording
+    where it has one, else the HTTP reason phrase in both fields."""
+    phrase = reason(status)
+    details, message = SERVER_ERRORS.get(status, (phrase, phrase))
+    return json_response({"details": details, "message": message}, status=status)
+
+
+class TooManyRequests(T2Error):
+    """Not documented (t2 publishes no rate limit): a 429 in the documented error shape."""
+    status = 429
+
+    def __init__(self) -> None:
+        super().__init__("Too many requests", "Too Many Requests")
+
+
+class ServerError(T2Error):
+    status = 500
+
+    def __init__(self) -> None:
+        super().__init__(*SERVER_ERRORS[500])
+
+
+# the documented errors a fault may name (GET /_sim/faults/errors?provider=t2)
+NAMED_ERRORS = {
+    "header_required": lambda: Forbidden(HEADER_REQUIRED),
+    "bad_token": lambda: Forbidden(BAD_TOKEN),
+    "invalid_token_type": lambda: Forbidden(INVALID_TYPE),
+    "token_already_updated": lambda: Forbidden(ALREADY_UPDATED),
+    "token_expired": lambda: Forbidden(EXPIRED),
+    "employee_not_found": lambda: ObjectNotFound(EMPLOYEE_NOT_FOUND),
+    "record_not_found": lambda: ObjectNotFound(RECORD_NOT_FOUND),
+    "transcription_not_found": lambda: ObjectNotFound(TRANSCRIPTION_NOT_FOUND),
+    "object_not_found": ObjectNotFound,
+    "internal_error": ServerError,
+    "too_many_requests": TooManyRequests,
+}

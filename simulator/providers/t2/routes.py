@@ -239,7 +239,7 @@ async def blacklist_add(request: web.Request, account: "Account") -> web.Respons
     if number in state.blacklist:
         return json_response(DUPLICATE_BLACK_LIST_NUMBER)
     state.blacklist[number] = BlacklistEntry(number=number, source="MANUAL",
-                                             created_at=request.app[SIM].clock.timestamp())
+                                             created_at=account.clock.timestamp())
     blacklist_ids(state)
     return json_response(SUCCESS)
 

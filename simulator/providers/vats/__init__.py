@@ -13,7 +13,8 @@ from aiohttp import web
 
 from ..base import Provider
 from . import webhooks
-from .errors import BY_STATUS
+from .auth import identify
+from .errors import BY_STATUS, NAMED_ERRORS, ValidationFailed, status_error
 from .routes import routes
 
 if TYPE_CHECKING:
@@ -33,9 +34,25 @@ class VatsProvider(Provider):
     def setup_routes(self, app: web.Application) -> None:
         app.add_routes(routes)
 
+    named_errors = NAMED_ERRORS
+
     def http_error(self, request: web.Request, status: int) -> web.StreamResponse | None:
         error = BY_STATUS.get(status)
         return error().response() if error is not None else None
+
+    def status_error(self, status: int) -> web.StreamResponse:
+        return status_error(status)
+
+    def strict_error(self, violations: list[dict]) -> web.StreamResponse:
+        """400 ``Validation error`` naming each refused field, as the service's validation does."""
+        errors: dict[str, str] = {}
+        for v in violations:
+            name = v["where"].split(".", 1)[1] if "." in v["where"] else v["where"]
+            errors.setdefault(name, v["message"])
+        return ValidationFailed(errors).response()
+
+    async def find_account(self, sim: "Simulator", request: web.Request) -> "Account | None":
+        return identify(request)
 
     def attach(self, sim: "Simulator", account: "Account") -> None:
         account.lookup = functools.partial(webhooks.contact_lookup, sim)

@@ -24,6 +24,18 @@ Handler = Callable[[web.Request, Account], Awaitable[web.StreamResponse]]
 SyncHandler = Callable[[web.Request, Account], web.StreamResponse]
 
 
+def identify(request: web.Request) -> Account | None:
+    """The account the ``X-API-KEY`` names, without raising or marking the request."""
+    key = request.headers.get(HEADER, "").strip()
+    if not key:
+        return None
+    for candidate in request.app[SIM].accounts_of(PROVIDER_ID):
+        expected = candidate.credentials.get("api_key", "")
+        if expected and hmac.compare_digest(expected.encode(), key.encode()):
+            return candidate
+    return None
+
+
 def authenticate(request: web.Request) -> Account:
     key = request.headers.get(HEADER, "").strip()
     if not key:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ...http import json_response
+from ...http import json_response, reason
 
 
 class VatsError(Exception):
@@ -83,4 +83,31 @@ class BadBody(ValidationFailed):
 
 BY_STATUS: dict[int, type[VatsError]] = {
     400: BadBody, 404: NotFound, 405: MethodNotAllowed, 413: BodyTooLarge, 500: InternalError,
+}
+
+
+class TooManyRequests(VatsError):
+    """Not documented (no rate limit in seed 002): a 429 in the documented shape."""
+    status = 429
+    message = "Too Many Requests"
+
+
+def status_error(status: int) -> web.Response:
+    """Any status in the vats shape (a fault's ``respond.status``)."""
+    known = BY_STATUS.get(status)
+    if known is not None:
+        return known().response()
+    return json_response({"message": reason(status)}, status=status)
+
+
+# the documented errors a fault may name (GET /_sim/faults/errors?provider=vats)
+NAMED_ERRORS = {
+    "validation_error": lambda: ValidationFailed({}),
+    "invalid_token": InvalidToken,
+    "crm_disabled": CrmDisabled,
+    "crm_switched_off": CrmSwitchedOff,
+    "not_found": NotFound,
+    "method_not_allowed": MethodNotAllowed,
+    "internal_error": InternalError,
+    "too_many_requests": TooManyRequests,
 }

@@ -46,7 +46,7 @@ PHONE = r"^\+?[0-9]{3,20}$"
 
 async def read_body(request: web.Request) -> Any:
     """A JSON body, or form fields; an empty body is ``{}``."""
-    if not request.can_read_body:
+    if not request.body_exists:   # not can_read_body: strict mode may have read it already (aiohttp keeps it)
         return {}
     ctype = request.content_type
     try:

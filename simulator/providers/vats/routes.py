@@ -71,7 +71,7 @@ def csv(lines: list[str]) -> web.Response:
 async def _history(request: web.Request, account: Account, inner: bool) -> tuple[HistoryQuery, str]:
     sim = request.app[SIM]
     params = await list_params(request)
-    return HistoryQuery(params, sim.clock.timestamp(), account.utc_offset, inner), sim.public_url
+    return HistoryQuery(params, account.clock.timestamp(), account.utc_offset, inner), sim.public_url
 
 
 @routes.get(BASE_PATH + "/history/csv")
@@ -367,7 +367,7 @@ async def blacklist_list(request: web.Request, account: Account) -> web.Response
     with_ = (await list_params(request)).get("with", "")
     if with_ not in ("", "statistics"):
         raise ValidationFailed.field("with", "must be statistics")
-    now = request.app[SIM].clock.timestamp()
+    now = account.clock.timestamp()
     return ok([render_blacklist(e, now, with_ == "statistics") for e in account.state.blacklist.values()])
 
 
@@ -375,7 +375,7 @@ async def blacklist_list(request: web.Request, account: Account) -> web.Response
 @authorized
 async def blacklist_add(request: web.Request, account: Account) -> web.Response:
     items = parse_blacklist(await read_body(request))
-    add_blacklist(account.state, items, request.app[SIM].clock.timestamp())
+    add_blacklist(account.state, items, account.clock.timestamp())
     return no_content()
 
 
