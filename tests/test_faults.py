@@ -312,3 +312,17 @@ def test_a_bad_fault_step_is_refused_with_its_line():
     from simulator.scenarios.loader import ScenarioError, parse_scenario
     with pytest.raises(ScenarioError, match="needs respond"):
         parse_scenario(SCENARIO.replace(", respond: {error: crm_disabled}", ""), "<test>")
+
+
+async def test_the_inspector_lists_the_faults(client, sim):
+    page = await (await client.get("/_sim/ui")).text()
+    assert "No faults." in page
+    fault = await add(client, account="vats", match={"path": "/crmapi/v1/users*"}, respond={"status": 503}, times=2)
+    page = await (await client.get("/_sim/ui")).text()
+    assert f'data-api="DELETE /_sim/faults/{fault["id"]}"' in page and "/crmapi/v1/users*" in page
+    await add(client, account="vats", webhook={"hook": "history"}, action="delay", delay="5s")
+    await add(client, account="t2", match={"path": "/crm/*"}, rate_limit={"requests": 3, "window": "1s"})
+    resp = await client.get("/_sim/ui")
+    assert resp.status == 200
+    page = await resp.text()
+    assert "webhook history" in page and "3 per 1.0 s" in page

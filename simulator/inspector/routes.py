@@ -20,7 +20,7 @@ from .. import assets
 from ..admin.office import STATES, office_json
 from ..admin.routes import call_json, cdr_json
 from ..http import PAGE_COOKIE, token_page
-from ..sim import SIM, Simulator
+from ..sim import SIM, Simulator, iso
 
 routes = web.RouteTableDef()
 
@@ -154,6 +154,8 @@ def context(request: web.Request, views: tuple[str, ...]) -> dict[str, Any]:
             if attempt.call:
                 counts[attempt.call] = counts.get(attempt.call, 0) + 1
         ctx["hook_counts"] = counts
+    if "faults" in views:
+        ctx["faults"] = [f.to_json(iso) for f in sim.faults.listed(only)]
     if "webhooks" in views:
         journal = sim.webhook_journal
         if filters["verdict"] == "dead":   # the dead letters, as GET /_sim/webhooks/dead lists them
