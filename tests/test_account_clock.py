@@ -128,3 +128,9 @@ async def test_a_snapshot_carries_an_offset_only_when_there_is_one(client, sim):
     sim.account_clock("vats").offset = 0
     await Snapshot.parse(snap.to_bytes()).restore(sim, clock="exact")
     assert sim.account_clock("vats").offset == 3600
+
+
+async def test_an_account_clock_stays_in_range_too(client):
+    resp = await client.post("/_sim/clock", json={"account": "t2", "set": "3500-01-01T00:00:00Z"})
+    assert resp.status == 400 and "3000-01-01" in (await resp.json())["error"]
+    assert (await (await client.get("/_sim/clock?account=t2")).json())["offset_s"] == 0

@@ -357,6 +357,7 @@ class AccountClock:
         if seconds < 0:
             raise ValueError("the clock does not go backwards; use set")
         target = self.timestamp() + seconds
+        Clock._check_range(target)   # before anything moves
         while True:
             await self.clock._settle()
             while self._sleepers and self._sleepers[0][2].done():
@@ -376,6 +377,7 @@ class AccountClock:
         if when.tzinfo is None:
             when = when.replace(tzinfo=timezone.utc)
         target = when.timestamp()
+        Clock._check_range(target)
         if target >= self.timestamp():
             return await self.advance(target - self.timestamp())
         self.offset -= self.timestamp() - target
