@@ -10,6 +10,7 @@ ordinary request pays one set lookup.
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import struct
 from typing import TYPE_CHECKING, Any
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from .journal import ACCOUNT_KEY
-from .sim import SIM
+from .keys import SIM
 
 if TYPE_CHECKING:
     from .core.faults import Fault
@@ -99,10 +100,10 @@ async def inject(provider: "Provider", request: web.Request, fault: "Fault", why
 
 
 def _body(body: Any, status: int) -> web.Response:
-    from .http import json_response
     if isinstance(body, str):
         return web.Response(text=body, status=status, content_type="text/plain", charset="utf-8")
-    return json_response(body, status=status)
+    return web.Response(text=json.dumps(body, ensure_ascii=False), status=status,
+                        content_type="application/json", charset="utf-8")
 
 
 def _reset(request: web.Request) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import secrets
 import string
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Callable
 
 from aiohttp import web
@@ -45,8 +46,11 @@ class Provider:
 
     def status_error(self, status: int) -> web.StreamResponse:
         """An answer with ``status`` in this provider's error shape (a fault's ``respond.status``)."""
-        from ..http import reason
-        return web.json_response({"status": status, "error": reason(status)}, status=status)
+        try:
+            phrase = HTTPStatus(status).phrase
+        except ValueError:
+            phrase = "Error"
+        return web.json_response({"status": status, "error": phrase}, status=status)
 
     def strict_error(self, violations: list[dict]) -> web.StreamResponse:
         """Strict mode's ``reject``: the provider's answer to a request its API refuses (400)."""
