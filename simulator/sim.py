@@ -49,14 +49,14 @@ class Simulator:
         self.clock = clock or Clock(config.server.clock)
         self.engine = CallEngine(self.clock)
         self.webhook_journal = WebhookJournal(max(1000, config.server.journal_size * 2))
-        self.webhooks = WebhookDelivery(self.clock, self.webhook_journal, config.server.webhook_queue)
+        self.faults = FaultTable(self.seed, lambda account_id: self.account_clock(account_id).timestamp())
+        self.webhooks = WebhookDelivery(self.clock, self.webhook_journal, config.server.webhook_queue, self.faults)
         self.access_log = AccessLog(logging.getLogger("simulator.access"))
         self.requests = RequestJournal(config.server.journal_size, self.access_log)
         self.providers: dict[str, Provider] = all_providers()
         assets.check(self.providers.values())   # a broken installation stops here, not later
         self.accounts: AccountTable = AccountTable()
         self.account_clocks: dict[str, AccountClock] = {}   # kept over resets and restores
-        self.faults = FaultTable(self.seed)
         self.strict_providers: set[str] = set()   # providers with an account in strict mode
         self.account_configs: dict[str, AccountConfig] = {}
         self.public_url = (config.server.public_url or

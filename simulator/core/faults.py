@@ -16,7 +16,7 @@ import random
 from collections import deque
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -197,8 +197,9 @@ class Fault:
 class FaultTable:
     """The server's faults, in the order they were added (the first that matches applies)."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, now_of: Callable[[str], float] | None = None) -> None:
         self.seed = seed
+        self.now_of = now_of            # an account's time (its clock): what ``for`` counts on
         self.faults: dict[str, Fault] = {}
         self._ids = itertools.count(1)
         self._rngs: dict[str, random.Random] = {}
@@ -291,8 +292,10 @@ class FaultTable:
             return fault, why + drawn
         return None
 
-    def for_webhook(self, account: str, hook: str, now: float) -> tuple[Fault, str] | None:
+    def for_webhook(self, account: str, hook: str, now: float | None = None) -> tuple[Fault, str] | None:
         """The webhook fault for this webhook of ``account``, with why; None to send it as is."""
+        if now is None:
+            now = self.now_of(account) if self.now_of is not None else 0.0
         for fault in list(self.faults.values()):
             if not fault.is_webhook or fault.account != account or not self._live(fault, now):
                 continue

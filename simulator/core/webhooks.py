@@ -15,6 +15,7 @@ attempt is journaled in one place (``WebhookDelivery.record``).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import json
 import logging
@@ -23,7 +24,7 @@ from collections import deque
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from functools import lru_cache
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlencode
 
 import aiohttp
@@ -31,6 +32,9 @@ import aiohttp
 from ..assets import AssetError, answer_schema
 from .clock import Clock
 from .secrets import mask_headers
+
+if TYPE_CHECKING:
+    from .faults import Fault, FaultTable
 
 log = logging.getLogger("simulator.webhooks")
 
@@ -101,6 +105,7 @@ class WebhookAttempt:
     resend_of: int | None = None    # the id of the dead letter / attempt this one sent again
     contract: dict = field(default_factory=lambda: {"ok": True, "violations": []})
     answer: Any = None              # the parsed JSON answer, when there is one
+    fault: dict | None = None       # what a webhook fault did to this one, and why (core/faults.py)
     # what was sent, for a resend; set per entry, outside the journal's record (not a field)
     webhook: ClassVar[Webhook | None] = None
 
@@ -209,10 +214,12 @@ class WebhookJournal:
 
 
 class WebhookDelivery:
-    def __init__(self, clock: Clock, journal: WebhookJournal | None = None, queue_limit: int = 100000):
+    def __init__(self, clock: Clock, journal: WebhookJournal | None = None, queue_limit: int = 100000,
+                 faults: "FaultTable | None" = None):
         self.clock = clock
         self.journal = journal or WebhookJournal()
         self.queue_limit = queue_limit
+        self.faults = faults            # webhook faults: drop, duplicate, delay, reorder
         self._pending: dict[str, deque[Webhook]] = {}
         self._workers: dict[str, asyncio.Task] = {}
         self._size = 0
@@ -288,7 +295,11 @@ class WebhookDelivery:
         """Deliver now (with retries); return the last attempt. Lookups await this."""
         return await self._deliver(hook)
 
-    async def _deliver(self, hook: Webhook) -> WebhookAttempt:
+    async def _deliver(self, hook: Webhook, fault: dict | None = None) -> WebhookAttempt:
+        if fault is None and self.faults is not None and hook.account_id in self.faults.webhook_accounts:
+            found = self.faults.for_webhook(hook.account_id, hook.hook)
+            if found is not None:
+                return await self._faulted(hook, *found)
         loop = asyncio.get_running_loop()
         started = loop.time()
         waited = 0.0                   # backoff slept on the simulator clock
@@ -299,7 +310,7 @@ class WebhookDelivery:
             if hook.answer_within is not None:
                 left = hook.answer_within - waited - (loop.time() - started if attempt_no > 1 else 0)
                 timeout = round(min(timeout, left), 3)
-            entry = await self._attempt(hook, attempt_no, timeout)
+            entry = await self._attempt(hook, attempt_no, timeout, fault=fault)
             if entry.delivered or attempt_no > hook.retries or not self.allowed(hook.url):
                 break
             backoff = min(60.0, 0.5 * 2 ** (attempt_no - 1))
@@ -342,15 +353,65 @@ class WebhookDelivery:
         self.journal.add(entry)
         return entry
 
+    async def _faulted(self, hook: Webhook, fault: "Fault", why: str) -> WebhookAttempt:
+        """What a webhook fault does: drop it (journaled as a dead letter, never sent), send it
+        twice, send it late (the call's later webhooks wait: their order is kept), or hold it
+        while the call's later webhooks go first (reorder). A lookup the call waits for is
+        held in real time within the provider's answer time: the clock stands still meanwhile."""
+        mark = fault.mark(why)
+        action = fault.kind
+        if action == "drop":
+            headers, body = self.request(hook)
+            entry = WebhookAttempt(
+                id=self.journal.new_id(), account=hook.account_id, provider=hook.provider, call=hook.call_id,
+                hook=hook.hook, url=hook.url, attempt=0, at=self._at(), request_headers=mask_headers(headers),
+                request_body=body.decode("utf-8", "replace"), error=f"dropped by {fault.id}: not sent",
+                dead=True, fault=mark)
+            entry.webhook = hook
+            self.stats["failed"] += 1
+            return self.record(entry)
+        if action == "duplicate":
+            await self._deliver(hook, {**mark, "copy": 1})
+            return await self._deliver(hook, {**mark, "copy": 2})
+        delay = fault.delay_s
+        mark["delay_s"] = delay
+        if hook.answer_within is not None:         # a lookup: the call is waiting for it
+            held = min(delay, hook.answer_within)
+            await asyncio.sleep(held)
+            left = max(0.0, hook.answer_within - held)
+            return await self._deliver(dataclasses.replace(hook, answer_within=left, timeout=min(hook.timeout, left)),
+                                       mark)
+        if action == "reorder":
+            # this one leaves the call's queue and waits on its own; the ones behind it go on
+            key = f"_:{next(self._keys)}"
+            self._size += 1
+            self._workers[key] = asyncio.get_running_loop().create_task(self._held(key, hook, delay, mark))
+            held_entry = WebhookAttempt(id=0, account=hook.account_id, provider=hook.provider, call=hook.call_id,
+                                        hook=hook.hook, url=hook.url, attempt=0, at=self._at(),
+                                        request_headers={}, request_body="", fault=mark)
+            return held_entry
+        await self.clock.sleep(delay)
+        return await self._deliver(hook, mark)
+
+    async def _held(self, key: str, hook: Webhook, delay: float, mark: dict) -> None:
+        try:
+            await self.clock.sleep(delay)
+            await self._deliver(hook, mark)
+        finally:
+            self._size -= 1
+            self._workers.pop(key, None)
+            if not self._workers and self._idle is not None:
+                self._idle.set()
+
     async def _attempt(self, hook: Webhook, attempt_no: int, timeout: float,
-                       resend_of: int | None = None) -> WebhookAttempt:
+                       resend_of: int | None = None, fault: dict | None = None) -> WebhookAttempt:
         headers, body = self.request(hook)
         entry = WebhookAttempt(
             id=self.journal.new_id(), account=hook.account_id, provider=hook.provider, call=hook.call_id,
             hook=hook.hook, url=hook.url, attempt=attempt_no, at=self._at(),
             # the headers really sent, secrets masked (the webhook itself keeps them for a resend)
             request_headers=mask_headers(headers), request_body=body.decode("utf-8", "replace"),
-            resend_of=resend_of)
+            resend_of=resend_of, fault=fault)
         entry.webhook = hook
         if not self.allowed(hook.url):     # never sent: journaled as an error, not retried
             entry.error = f"refused: {hook.url} is not a CRM URL set in the configuration or admin API"
