@@ -134,3 +134,12 @@ async def test_an_account_clock_stays_in_range_too(client):
     resp = await client.post("/_sim/clock", json={"account": "t2", "set": "3500-01-01T00:00:00Z"})
     assert resp.status == 400 and "3000-01-01" in (await resp.json())["error"]
     assert (await (await client.get("/_sim/clock?account=t2")).json())["offset_s"] == 0
+
+
+async def test_finished_sleeps_leave_the_account_clocks_heap():
+    import asyncio
+    clock = Clock("instant", start=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    view = AccountClock(clock)
+    await asyncio.gather(*(view.sleep(n + 1) for n in range(200)))
+    assert len(view._sleepers) == 0
+    await clock.close()

@@ -347,6 +347,9 @@ class AccountClock:
                     interrupt.remove_done_callback(woken)
                 if not wake.done():
                     wake.cancel()   # left in the heap as done: skipped
+                sleepers = self._sleepers
+                while sleepers and sleepers[0][2].done():   # the finished ones at the top go
+                    heapq.heappop(sleepers)
 
     async def sleep_until(self, when: datetime) -> None:
         await self.sleep(when.timestamp() - self.timestamp())
