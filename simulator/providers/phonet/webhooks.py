@@ -350,7 +350,7 @@ def pause_events(sim: "Simulator", account: "Account", record: "PauseRecord") ->
         body = {
             "event": event, "accountDomain": account.domain, "uuid": record.id, "parentUuid": None,
             "dialAt": event_time(account, record.at), "bridgeAt": None,
-            "serverTime": event_time(account, sim.clock.timestamp()),
+            "serverTime": event_time(account, account.clock.timestamp()),
             "lgDirection": PAUSE_DIRECTION[record.on], "leg": event_leg(emp), "leg2": None,
             "otherLegs": None, "trunkNum": None, "trunkName": None,
         }
