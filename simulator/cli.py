@@ -81,9 +81,9 @@ def main() -> None:
 @click.option("--snapshot-every", type=click.FloatRange(min=1), default=None, metavar="SECONDS",
               envvar="PBX_SIM_SNAPSHOT_EVERY",
               help="With --state-file: also write it every SECONDS seconds of operation ($PBX_SIM_SNAPSHOT_EVERY).")
-@click.option("--strict", "strict", type=click.Choice(["warn", "reject"]), default=None,
+@click.option("--strict", "strict", type=click.Choice(["warn", "reject"]), default=None, envvar="PBX_SIM_STRICT",
               help="Check each request against the provider's OpenAPI document: warn (journal the "
-                   "violations) or reject (the provider's 400); for every configured account without its own.")
+                   "violations) or reject (the provider's 400); for every configured account without its own ($PBX_SIM_STRICT).")
 def serve(config_path, host, port, clock_mode, seed, admin_token, log_level, state_file=None,
           snapshot_every=None, insecure_admin=False, strict=None) -> None:
     """Start the simulator.
