@@ -65,6 +65,13 @@ class CrmTarget(_Model):
     def _one_authorization(self) -> "CrmTarget":
         if self.auth is not None and any(n.lower() == "authorization" for n in self.headers):
             raise ValueError("give crm.auth or an Authorization header, not both")
+        if self.auth is not None or any(n.lower() == "authorization" for n in self.headers):
+            # a user:password in a URL is Basic authorization already: two would clash on the wire
+            for name in ("url", "lookup_url", "events_url", "utm_url"):
+                url = getattr(self, name)
+                if url and "@" in url.split("/", 3)[2]:
+                    raise ValueError(f"{name} has a user:password (Basic authorization); "
+                                     "give it or crm.auth / an Authorization header, not both")
         if self.auth_user and ":" in self.auth_user:
             raise ValueError("auth_user: no ':' in a basic user name")
         return self

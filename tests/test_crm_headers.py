@@ -159,3 +159,34 @@ async def test_the_built_in_crm_refuses_webhooks_without_its_headers():
                 assert resp.status == 200
     finally:
         await crm.stop()
+
+
+async def test_a_password_in_the_crm_url_is_sent_as_basic_and_journaled_masked(sim, crm):
+    """aiohttp sends a URL's user:password as Basic authorization: the journal shows that header
+    (masked) and the URL without the password, and the CRM gets it."""
+    url = crm.url.replace("http://", "http://crm-user:pa55w0rd@")
+    point_crm(sim, "vats", url)
+    await run(sim, incoming(sim, "vats"))
+    assert crm.received
+    expected = "Basic " + base64.b64encode(b"crm-user:pa55w0rd").decode()
+    assert {rec.headers["Authorization"] for rec in crm.received} == {expected}
+    entries = sim.webhook_journal.entries("vats")
+    assert len(entries) == len(crm.received) and all(e.delivered for e in entries)
+    for entry in entries:
+        assert entry.request_headers["Authorization"] == "Basic ***"
+        assert entry.url.startswith("http://crm-user:***@")
+        assert "pa55w0rd" not in str(entry.to_json())
+
+
+async def test_a_password_in_the_crm_url_and_crm_auth_are_refused_together(client, sim):
+    before = sim.account("vats").crm.url
+    resp = await client.patch("/_sim/accounts/vats", json={"crm": {
+        "url": "http://user:pw@127.0.0.1:9/vats", "auth": "bearer"}})
+    assert resp.status == 400, await resp.text()
+    assert "user:password" in await resp.text()
+    assert sim.account("vats").crm.url == before                      # state unchanged
+    cfg = small_config()
+    vats = next(a for a in cfg["accounts"] if a["id"] == "vats")
+    vats["crm"] = {**vats["crm"], "url": "http://u:p@127.0.0.1:9/x", "headers": {"Authorization": "Bearer t"}}
+    with pytest.raises(ConfigError, match="user:password"):
+        parse_config(cfg)

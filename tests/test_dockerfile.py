@@ -221,12 +221,24 @@ def test_entrypoint_generates_and_prints_a_token_when_none_is_given(fake_pbx_sim
     (["pbx-sim", "serve", "--admin-token", "given"], {}),
     (["pbx-sim", "serve", "--admin-token=given"], {}),
     (["pbx-sim", "serve", "--insecure-admin"], {}),
+    (["pbx-sim", "serve"], {"PBX_SIM_INSECURE_ADMIN": "1"}),
+    (["pbx-sim", "serve"], {"PBX_SIM_INSECURE_ADMIN": "true"}),
     (["pbx-sim", "check-crm", "--provider", "vats"], {}),
 ])
 def test_entrypoint_leaves_a_given_token_and_other_commands_alone(fake_pbx_sim, args, env):
     lines = entrypoint(fake_pbx_sim, *args, **env)
     assert not any("generated" in line for line in lines)
     assert lines == [f"args: {' '.join(args[1:])}", f"token: {env.get('PBX_SIM_ADMIN_TOKEN', '')}"]
+
+
+def test_entrypoint_takes_options_alone_as_options_of_serve(fake_pbx_sim):
+    lines = entrypoint(fake_pbx_sim, "--clock", "instant", PBX_SIM_ADMIN_TOKEN="given")
+    assert lines == ["args: serve --clock instant", "token: given"]
+
+
+def test_entrypoint_generates_a_token_when_insecure_admin_is_off(fake_pbx_sim):
+    lines = entrypoint(fake_pbx_sim, "pbx-sim", "serve", PBX_SIM_INSECURE_ADMIN="0")
+    assert any("generated" in line for line in lines)
 
 
 def test_an_empty_state_file_variable_means_none(monkeypatch):

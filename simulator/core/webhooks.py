@@ -28,10 +28,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlencode
 
 import aiohttp
+import yarl
 
 from ..assets import AssetError, answer_schema
 from .clock import Clock
-from .secrets import mask_headers
+from .secrets import mask_headers, mask_url
 
 if TYPE_CHECKING:
     from .faults import Fault, FaultTable
@@ -342,10 +343,21 @@ class WebhookDelivery:
         return datetime.fromtimestamp(self.clock.timestamp(), tz=timezone.utc) \
             .isoformat().replace("+00:00", "Z")
 
-    def request(self, hook: Webhook) -> tuple[dict[str, str], bytes]:
-        """The headers and body of a request for ``hook``: the one place they are made."""
+    def request(self, hook: Webhook) -> tuple[str, dict[str, str], bytes]:
+        """The URL, headers and body of a request for ``hook``: the one place they are made.
+        A ``user:password`` in the CRM URL becomes the Basic header aiohttp would send for it,
+        so the journal shows what the CRM really receives."""
         body, content_type = hook.encoded()
-        return {"User-Agent": USER_AGENT, "Content-Type": content_type, **hook.headers}, body
+        headers = {"User-Agent": USER_AGENT, "Content-Type": content_type, **hook.headers}
+        url = hook.url
+        try:
+            target = yarl.URL(url)
+        except ValueError:
+            return url, headers, body
+        if target.user is not None and not any(n.lower() == "authorization" for n in headers):
+            headers["Authorization"] = aiohttp.BasicAuth(target.user, target.password or "").encode()
+            url = str(target.with_user(None))
+        return url, headers, body
 
     def record(self, entry: WebhookAttempt) -> WebhookAttempt:
         """Journal an attempt: the one place an attempt becomes a record."""
@@ -361,10 +373,10 @@ class WebhookDelivery:
         mark = fault.mark(why)
         action = fault.kind
         if action == "drop":
-            headers, body = self.request(hook)
+            _, headers, body = self.request(hook)
             entry = WebhookAttempt(
                 id=self.journal.new_id(), account=hook.account_id, provider=hook.provider, call=hook.call_id,
-                hook=hook.hook, url=hook.url, attempt=0, at=self._at(), request_headers=mask_headers(headers),
+                hook=hook.hook, url=mask_url(hook.url), attempt=0, at=self._at(), request_headers=mask_headers(headers),
                 request_body=body.decode("utf-8", "replace"), error=f"dropped by {fault.id}: not sent",
                 dead=True, fault=mark)
             entry.webhook = hook
@@ -387,7 +399,7 @@ class WebhookDelivery:
             self._size += 1
             self._workers[key] = asyncio.get_running_loop().create_task(self._held(key, hook, delay, mark))
             held_entry = WebhookAttempt(id=0, account=hook.account_id, provider=hook.provider, call=hook.call_id,
-                                        hook=hook.hook, url=hook.url, attempt=0, at=self._at(),
+                                        hook=hook.hook, url=mask_url(hook.url), attempt=0, at=self._at(),
                                         request_headers={}, request_body="", fault=mark)
             return held_entry
         await self.clock.sleep(delay)
@@ -405,25 +417,25 @@ class WebhookDelivery:
 
     async def _attempt(self, hook: Webhook, attempt_no: int, timeout: float,
                        resend_of: int | None = None, fault: dict | None = None) -> WebhookAttempt:
-        headers, body = self.request(hook)
+        url, headers, body = self.request(hook)
         entry = WebhookAttempt(
             id=self.journal.new_id(), account=hook.account_id, provider=hook.provider, call=hook.call_id,
-            hook=hook.hook, url=hook.url, attempt=attempt_no, at=self._at(),
+            hook=hook.hook, url=mask_url(hook.url), attempt=attempt_no, at=self._at(),
             # the headers really sent, secrets masked (the webhook itself keeps them for a resend)
             request_headers=mask_headers(headers), request_body=body.decode("utf-8", "replace"),
             resend_of=resend_of, fault=fault)
         entry.webhook = hook
         if not self.allowed(hook.url):     # never sent: journaled as an error, not retried
-            entry.error = f"refused: {hook.url} is not a CRM URL set in the configuration or admin API"
+            entry.error = f"refused: {mask_url(hook.url)} is not a CRM URL set in the configuration or admin API"
             entry.contract = {"ok": False, "violations": [f"{hook.hook}: {entry.error}"]}
             log.warning("webhook %s for %s refused: %s is not an allowed CRM URL",
-                        hook.hook, hook.account_id, hook.url.split("?", 1)[0])
+                        hook.hook, hook.account_id, mask_url(hook.url.split("?", 1)[0]))
             return self.record(entry)
         started = _perf.perf_counter()
         try:
             if timeout <= 0:
                 raise asyncio.TimeoutError
-            async with self._client().post(hook.url, data=body, headers=headers, allow_redirects=False,
+            async with self._client().post(url, data=body, headers=headers, allow_redirects=False,
                                            timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
                 raw = await _answer(resp)
                 entry.status = resp.status
@@ -444,6 +456,8 @@ class WebhookDelivery:
             entry.may_have_been_received = True
         except OSError as err:
             entry.error = f"connection failed: {err}"
+        except (ValueError, TypeError) as err:   # aiohttp refusing the request itself: journaled, never lost
+            entry.error = f"not sent: {err}"
         entry.latency_ms = round((_perf.perf_counter() - started) * 1000, 2)
         if entry.status is not None and entry.error is None:
             entry.delivered = 200 <= entry.status < 300
