@@ -26,7 +26,7 @@ routes = web.RouteTableDef()
 
 TABS = ("board", "calls", "webhooks", "requests", "phone", "scenarios", "faults", "accounts")
 # what the page fetches again when the live stream says it changed
-PARTS = ("board", "calls", "webhooks", "requests", "handset", "clock", "accounts")
+PARTS = ("board", "calls", "webhooks", "requests", "handset", "clock", "accounts", "faults")
 STATE_TEXT = {"talking": "talking", "on_hold": "on hold", "calling": "dialling", "ringing": "ringing",
               "dnd": "DND", "paused": "paused", "offline": "offline", "idle": "idle"}
 FINISHED_SHOWN = 25          # finished calls in the calls view
@@ -156,6 +156,12 @@ def context(request: web.Request, views: tuple[str, ...]) -> dict[str, Any]:
         ctx["hook_counts"] = counts
     if "faults" in views:
         ctx["faults"] = [f.to_json(iso) for f in sim.faults.listed(only)]
+        first = next((a for a in sim.accounts.values() if only is None or a.id == only), None)
+        if first is not None:   # the add form starts from a fault that fits the first account
+            ctx["fault_example"] = json.dumps({
+                "account": first.id,
+                "match": {"method": "GET", "path": sim.providers[first.provider].base_path + "/*"},
+                "respond": {"status": 503}, "times": 3}, ensure_ascii=False)
     if "webhooks" in views:
         journal = sim.webhook_journal
         if filters["verdict"] == "dead":   # the dead letters, as GET /_sim/webhooks/dead lists them

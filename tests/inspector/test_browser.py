@@ -153,3 +153,28 @@ async def test_a_scenario_run_from_the_page(client, sim, browser, shots):
     assert await report.locator(".exp").count() >= 1
     await shots(page, "scenario-run")
     assert not errors
+
+
+async def test_a_fault_added_and_removed_from_the_page(client, sim, browser, shots):
+    page, errors = await open_page(browser, client)
+    await page.click('[data-tab="faults"]')
+    area = page.locator('#fault-form textarea[name="fault"]')
+    await area.fill('{"account": "vats", "match": {"method": "GET", "path": "/crmapi/v1/users*"}, '
+                    '"respond": {"error": "crm_disabled"}, "times": 2}')
+    await page.click('#fault-form button[type="submit"]')
+    row = page.locator('[data-part="faults"] tr[data-fault]')
+    await row.first.wait_for(timeout=10000)
+    (fault,) = sim.faults.listed(None)
+    assert await row.count() == 1 and fault.id in await row.first.inner_text()
+    key = sim.account("vats").credentials["api_key"]
+    refused = await client.get("/crmapi/v1/users", headers={"X-API-KEY": key})
+    assert refused.status != 200                      # the fault added from the page is in force
+    await shots(page, "faults")
+    await area.fill("{not json")                     # refused in the page, nothing sent
+    await page.click('#fault-form button[type="submit"]')
+    await page.wait_for_function("() => document.getElementById('toast').textContent.includes('not JSON')")
+    assert len(sim.faults.listed(None)) == 1
+    await page.click(f'[data-part="faults"] tr[data-fault="{fault.id}"] button:has-text("Remove")')
+    await page.wait_for_function("() => !document.querySelector('[data-part=faults] tr[data-fault]')")
+    assert sim.faults.listed(None) == []
+    assert not errors

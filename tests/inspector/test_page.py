@@ -128,3 +128,20 @@ async def test_views_and_filters(client, sim, crm):
     example = await client.get("/_sim/ui/examples/01_incoming_answered.yaml")
     assert example.status == 200 and "steps:" in await example.text()
     assert (await client.get("/_sim/ui/examples/..%2Fpyproject.toml")).status == 404
+
+
+async def test_the_requests_view_shows_faults_and_strict_violations(client, sim):
+    key = sim.account("vats").credentials["api_key"]
+    added = await client.post("/_sim/faults", json={
+        "account": "vats", "match": {"method": "GET", "path": "/crmapi/v1/users*"},
+        "respond": {"error": "crm_disabled"}, "times": 1})
+    fault_id = (await added.json())["id"]
+    assert (await client.get("/crmapi/v1/users", headers={"X-API-KEY": key})).status != 200
+    assert (await client.patch("/_sim/accounts/vats", json={"strict": "warn"})).status == 200
+    await client.get("/crmapi/v1/users?no_such_parameter=1", headers={"X-API-KEY": key})
+    sim.requests.flush()
+    view = await (await client.get("/_sim/ui/part/requests?account=vats")).text()
+    assert f"fault {fault_id}: error" in view
+    assert "no_such_parameter" in view and "{&#39;kind&#39;" not in view   # violations in words, not dicts
+    faults = await (await client.get("/_sim/ui/part/faults")).text()
+    assert 'id="fault-form"' in faults and "POST /_sim/faults" in faults

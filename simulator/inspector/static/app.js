@@ -131,6 +131,7 @@ document.addEventListener("click", async (ev) => {
       await api(button.dataset.api, body);
       toast(button.textContent.trim() + ": done");
       if (button.dataset.api.includes("/_sim/clock")) mark("clock", "board", "calls", "handset");
+      else if (button.dataset.api.includes("/_sim/faults")) mark("faults");
       else mark("board", "calls", "handset", "webhooks");
     } catch (e) { /* the toast says why */ } finally { button.disabled = false; }
     return;
@@ -190,6 +191,12 @@ document.addEventListener("submit", async (ev) => {
   if (form.id === "scenario-form") { ev.preventDefault(); runScenario(form); return; }
   if (!form.dataset.form) return;
   ev.preventDefault();
+  if (form.dataset.json) {   // the form holds the request body itself, as JSON
+    let payload;
+    try { payload = JSON.parse(form.elements[form.dataset.json].value); } catch (e) { toast(`not JSON: ${e.message}`, true); return; }
+    try { const answer = await api(form.dataset.form, payload); toast(`added ${answer.id}`); mark("faults"); } catch (e) { /* the toast says why */ }
+    return;
+  }
   const body = {};
   for (const el of form.elements) {
     if (!el.name) continue;
