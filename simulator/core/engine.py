@@ -657,12 +657,9 @@ class CallEngine(HandsetCalls):
         call.hangup_side = side
         call.outcome = "answered"
 
-    async def _transfer(self, account: "Account", call: Call, leg: Leg, ref: str) -> tuple[Leg | None, float]:
-        """The talking employee hands the call to ``ref``; (the new leg, seconds it rang)."""
-        target = account.state.find_employee(ref)
-        current = self.employee(account, leg.employee_id)
-        if target is None or (current is not None and target.id == current.id) or self.office.busy(account, target):
-            return None, 0.0
+    def _hand_over(self, account: "Account", call: Call, leg: Leg, current: Employee | None,
+                   target: Employee) -> Leg:
+        """``leg`` ends transferred and ``target`` rings on a new leg (scripted and by-hand transfers)."""
         leg.ended_at = call.clock.timestamp()
         leg.result = "transferred"
         self.office.free_line(call, leg.employee_id)
@@ -675,6 +672,15 @@ class CallEngine(HandsetCalls):
         call.legs.append(new_leg)
         self._emit("call.transferred", call, new_leg, from_employee=current.id if current else None)
         self._emit("leg.ringing", call, new_leg)
+        return new_leg
+
+    async def _transfer(self, account: "Account", call: Call, leg: Leg, ref: str) -> tuple[Leg | None, float]:
+        """The talking employee hands the call to ``ref``; (the new leg, seconds it rang)."""
+        target = account.state.find_employee(ref)
+        current = self.employee(account, leg.employee_id)
+        if target is None or (current is not None and target.id == current.id) or self.office.busy(account, target):
+            return None, 0.0
+        new_leg = self._hand_over(account, call, leg, current, target)
         r = account.policy.react(target.ext, "employee", target.login)
         ring = min(r.ring_s, 5.0) if r.result == "answer" else 0.0
         await self._wait(call, ring)

@@ -207,17 +207,7 @@ class HandsetCalls:
                 action.reply.set_exception(CallActionError(409, f"{target.name} ({target.ext}) is busy: every line is taken"))
                 continue
             current = self.employee(account, leg.employee_id)
-            leg.ended_at, leg.result = call.clock.timestamp(), "transferred"
-            self.office.free_line(call, leg.employee_id)
-            self._emit("leg.ended", call, leg)
-            if not call.transfers and current is not None:
-                call.transfers.append(current.ext)
-            call.transfers.append(target.ext)
-            new_leg = Leg(id=self._new_id(account), kind="employee", number=target.ext,
-                          employee_id=target.id, parent_id=call.id, rang_at=call.clock.timestamp())
-            call.legs.append(new_leg)
-            self._emit("call.transferred", call, new_leg, from_employee=current.id if current else None)
-            self._emit("leg.ringing", call, new_leg)
+            new_leg = self._hand_over(account, call, leg, current, target)
             self._done(call, action, to=target.ext, leg=new_leg.id)
             while True:
                 answer = await self._next_action(call, ("answer",))

@@ -663,7 +663,7 @@ def journal_statistics(account: "Account", start: datetime, end: datetime, numbe
         calls += 1
         answered += cdr.answered
     return {
-        # the document's example fills it (7XXXXXXXXXX): the number asked about, else the
+        # the document's example fills it (7 and ten digits): the number asked about, else the
         # company's main number (the whole company is counted)
         "number": normalize_number(number) if number else (normalize_number(account.default_clid()) or None),
         "startTimestamp": int(start.timestamp()),
