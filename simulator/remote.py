@@ -26,7 +26,10 @@ def _url(ctx, param, value: str) -> str:
     return value.rstrip("/")
 
 
-def _duration(ctx, param, value: str) -> float:
+def positive_duration(ctx, param, value: str | None) -> float | None:
+    """A click callback: ``"30s"``, ``"2m"`` … as seconds, more than zero (None stays None)."""
+    if value is None:
+        return None
     try:
         seconds = parse_duration(value)
     except ValueError as err:
@@ -68,9 +71,9 @@ def _healthy(url: str, timeout: float) -> str | None:
 @click.command("wait")
 @click.option("--url", default=lambda: os.environ.get("PBX_SIM_URL", DEFAULT_URL), callback=_url,
               show_default="$PBX_SIM_URL, else " + DEFAULT_URL, help="The simulator.")
-@click.option("--timeout", default="30s", show_default=True, callback=_duration,
+@click.option("--timeout", default="30s", show_default=True, callback=positive_duration,
               help="Give up after this long, e.g. 30s, 2m.")
-@click.option("--interval", default="0.25s", show_default=True, callback=_duration,
+@click.option("--interval", default="0.25s", show_default=True, callback=positive_duration,
               help="Time between attempts.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing when it is healthy.")
 def wait_command(url, timeout, interval, quiet):
@@ -110,7 +113,7 @@ def _env_name(*parts: str) -> str:
 @click.option("--env", "as_env", is_flag=True,
               help="Print NAME=value lines (PBX_SIM_<ACCOUNT>_BASE_URL, ..._API_KEY ...) for a CRM's test "
                    "environment: eval \"$(pbx-sim accounts --env)\", or append to $GITHUB_ENV.")
-@click.option("--timeout", default="10s", show_default=True, callback=_duration, help="HTTP timeout.")
+@click.option("--timeout", default="10s", show_default=True, callback=positive_duration, help="HTTP timeout.")
 def accounts_command(url, admin_token, only, as_json, as_env, timeout):
     """Print each account's API address and credentials from a running simulator, for the
     test environment of the CRM that uses it.

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from .. import assets
-from ..core.clock import parse_duration
+from ..remote import positive_duration
 from .loader import ScenarioError, load_scenario, parse_scenario
 from .report import junit_xml, report_from_json, summary
 from .runner import clock_mode, providers_of
@@ -33,18 +33,6 @@ def _speed(ctx, param, value):
     except ValueError as err:
         raise click.BadParameter(str(err)) from None
     return value
-
-
-def _seconds(ctx, param, value):
-    if value is None:
-        return None
-    try:
-        seconds = parse_duration(value)
-    except ValueError as err:
-        raise click.BadParameter(str(err)) from None
-    if seconds <= 0:
-        raise click.BadParameter("must be more than zero")
-    return seconds
 
 
 def _write(path: str | None, text: str) -> None:
@@ -69,7 +57,7 @@ def _admin_headers(token: str | None) -> dict:
 @click.option("--provider", "-p", default="all", show_default=True, callback=_providers,
               help="t2, vats, phonet, cloudpbx, a comma list, or all.")
 @click.option("--crm-url", default=None, help="Send webhooks to this CRM (default: a built-in recording CRM).")
-@click.option("--crm-timeout", default=None, callback=_seconds, help="How long the CRM may take, e.g. 3s.")
+@click.option("--crm-timeout", default=None, callback=positive_duration, help="How long the CRM may take, e.g. 3s.")
 @click.option("--speed", default="instant", show_default=True, callback=_speed,
               help="instant (a day in seconds), real (watch the pop-ups) or xN (N times faster); "
                    "with --server the server's clock decides.")
@@ -200,7 +188,7 @@ def examples_command(show):
               help="Whose webhooks to send (t2 sends none).")
 @click.option("--url", required=True, help="The CRM's webhook URL.")
 @click.option("--crm-token", default="", help="The crm_token the CRM expects (vats, cloudpbx).")
-@click.option("--timeout", default="3s", show_default=True, callback=_seconds,
+@click.option("--timeout", default="3s", show_default=True, callback=positive_duration,
               help="How long the CRM may take to answer each webhook.")
 @click.option("--junit", "junit_path", default=None, type=click.Path(dir_okay=False),
               help="Write a JUnit XML report here (for CI).")
@@ -235,7 +223,7 @@ def check_crm_command(provider, url, crm_token, timeout, junit_path, as_json, ve
 @click.option("--account", required=True, help="The account that gets the calls.")
 @click.option("--calls-per-hour", required=True, type=click.FloatRange(min=0, min_open=True),
               help="Average rate (Poisson arrivals).")
-@click.option("--duration", required=True, callback=_seconds, help="How long to generate calls, e.g. 8h, 30m.")
+@click.option("--duration", required=True, callback=positive_duration, help="How long to generate calls, e.g. 8h, 30m.")
 @click.option("--config", "config_path", default=None, type=click.Path(dir_okay=False),
               help="Configuration with the account (default: $PBX_SIM_CONFIG, else the built-in demo).")
 @click.option("--crm-url", default=None, help="Send the account's webhooks here (default: as configured).")
