@@ -163,7 +163,7 @@ async def _serve(cfg: SimConfig, state_file: str | None = None, snapshot_every: 
     from .snapshot import SnapshotError, StateFile
 
     try:
-        # the server answers while the accounts' past calls are seeded (Simulator.ready)
+        # the server answers while the accounts are built and seeded (Simulator.ready)
         app = await create_app(cfg, history_later=True)
     except ConfigError as err:
         raise click.ClickException(str(err)) from None
@@ -189,6 +189,7 @@ async def _serve(cfg: SimConfig, state_file: str | None = None, snapshot_every: 
     base = f"http://{'127.0.0.1' if cfg.server.host in ('0.0.0.0', '::') else cfg.server.host}:{port}"
     if not cfg.server.public_url:
         sim.public_url = base
+    await sim.ready()   # the banner shows the accounts' credentials; health answers meanwhile
     click.echo(f"pbx-simulator {__version__} listening on {base} (clock {sim.clock.mode_name})")
     for account in sim.accounts.values():
         for line in sim.providers[account.provider].banner(account, base):

@@ -45,7 +45,8 @@ class Simulator:
         self.run_nonce = "" if reproducible else secrets.token_hex(8)
         self.anchors: dict[str, float] = {}   # account → the time its seed is relative to
         self.history_listener = None   # sees the seeded history's engine events (on its worker thread)
-        self._seeding: asyncio.Task | None = None   # past calls being seeded (start(history_later))
+        self._seeding: asyncio.Task | None = None   # accounts being built and seeded (start(history_later))
+        self._starting = 0             # configured accounts that task has still to build
         self.clock = clock or Clock(config.server.clock)
         self.engine = CallEngine(self.clock)
         self.webhook_journal = WebhookJournal(max(1000, config.server.journal_size * 2))
@@ -68,15 +69,20 @@ class Simulator:
 
     # ---- accounts --------------------------------------------------------------------------
     async def start(self, history_later: bool = False) -> None:
-        """Build every configured account. ``history_later``: their past calls are seeded on a
-        worker after this returns — ``pbx-sim serve`` answers its health check meanwhile and
-        holds every other request until ``ready()`` (seeding was most of a start-up)."""
-        later: list | None = [] if history_later else None
+        """Build every configured account. ``history_later``: the accounts are built and their
+        past calls seeded on a worker after this returns — ``pbx-sim serve`` answers its health
+        check meanwhile and holds every other request until ``ready()``. What would refuse the
+        configuration is refused here, before the server answers."""
+        if not history_later:
+            for cfg in self.config.accounts:
+                await self.add_account(cfg)
+            self.add_configured_faults()
+            return
         for cfg in self.config.accounts:
-            await self.add_account(cfg, later)
-        if later:
-            self._seeding = asyncio.get_running_loop().create_task(self._seed(later))
-        self.add_configured_faults()
+            self._check(cfg)
+            self.anchors[cfg.id] = self.account_clock(cfg.id).timestamp()
+        self._starting = len(self.config.accounts)
+        self._seeding = asyncio.get_running_loop().create_task(self._start_later(list(self.config.accounts)))
 
     def add_configured_faults(self, account_id: str | None = None) -> None:
         """The configuration file's ``faults:`` (of one account, after its reset)."""
@@ -100,57 +106,84 @@ class Simulator:
     def refresh_strict(self) -> None:
         self.strict_providers = {a.provider for a in self.accounts.values() if a.strict is not None}
 
-    async def _seed(self, jobs: list) -> None:
+    async def _start_later(self, configs: list[AccountConfig]) -> None:
+        """``start(history_later=True)``'s accounts: their seed states (Faker: imported on the
+        worker, not before the server answers; the states were a fifth of a start-up, Faker's
+        import another sixth), then each account, then their past calls."""
+        jobs: list = []
         try:
+            states = await asyncio.to_thread(lambda: [self._seed_state(cfg) for cfg in configs])
+            for cfg, state in zip(configs, states):
+                self.accounts[cfg.id] = await self._build(cfg, later=jobs, state=state)
+                self.account_configs[cfg.id] = cfg
+                self._starting -= 1
+            self.refresh_strict()
+            self.add_configured_faults()
             for job in jobs:
                 await job
         except Exception:
-            log.exception("seeding the accounts' history failed")
+            log.exception("seeding the accounts failed")
+            for job in jobs:
+                job.close()            # the histories not run: no "never awaited" warnings
         finally:
-            self._seeding = None
+            self._seeding, self._starting = None, 0
 
     @property
     def seeding(self) -> bool:
-        """The accounts' past calls are still being seeded (``start(history_later=True)``)."""
+        """The accounts are still being built and seeded (``start(history_later=True)``)."""
         return self._seeding is not None
 
     async def ready(self) -> None:
-        """Wait until the accounts' past calls are seeded (at once when they are)."""
+        """Wait until the accounts are built and seeded (at once when they are)."""
         seeding = self._seeding
         if seeding is not None:
             await asyncio.shield(seeding)
 
-    async def add_account(self, cfg: AccountConfig, later: list | None = None) -> Account:
-        if cfg.id in self.accounts:
-            raise ConfigError(f"account {cfg.id!r} exists already")
+    async def add_account(self, cfg: AccountConfig) -> Account:
+        self._check(cfg)
         self.anchors[cfg.id] = self.account_clock(cfg.id).timestamp()
-        account = await self._build(cfg, later=later)
+        account = await self._build(cfg)
         self.account_configs[cfg.id] = cfg
         self.accounts[cfg.id] = account
         self.refresh_strict()
         return account
 
+    def _check(self, cfg: AccountConfig) -> None:
+        """``ConfigError`` for an account that cannot be built (before anything of it is)."""
+        if cfg.id in self.accounts:
+            raise ConfigError(f"account {cfg.id!r} exists already")
+        provider = self.providers[cfg.provider]
+        problem = provider.crm_problem(cfg.crm)
+        if problem:
+            raise ConfigError(f"account {cfg.id}: {problem}")
+        try:
+            provider.check_credentials(cfg.id, cfg.credentials)
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
+
+    def _seed_state(self, cfg: AccountConfig):
+        """The account's seed state, laid out back from when the account first started, so a
+        reset brings back the same ids at the same times."""
+        clock = self.account_clock(cfg.id)
+        locale = cfg.seed.locale or self.providers[cfg.provider].locale
+        return build_state(cfg, self.seed, self.anchors.get(cfg.id, clock.timestamp()), locale)
+
     async def _build(self, cfg: AccountConfig, keep_credentials: dict | None = None,
-                     later: list | None = None) -> Account:
-        """A configured account with its seed; its past calls now, or appended to ``later``
-        as a coroutine to await (the account is then attached to its provider after them)."""
+                     later: list | None = None, state=None) -> Account:
+        """A configured account (``_check``-ed) with its seed (``state``, when made already);
+        its past calls now, or appended to ``later`` as a coroutine to await (the account is
+        then attached to its provider after them)."""
         provider = self.providers[cfg.provider]
         clock = self.account_clock(cfg.id)
-        # the seed (its history included) is laid out back from when the account first
-        # started, so a reset brings back the same ids at the same times
         now = self.anchors.get(cfg.id, clock.timestamp())
-        locale = cfg.seed.locale or provider.locale
         account = Account(
             id=cfg.id, provider=cfg.provider, name=cfg.name or cfg.id,
             domain=cfg.domain or f"{cfg.id}.example.com", config=cfg,
             crm=copy.deepcopy(cfg.crm), settings=dict(cfg.settings),
-            state=build_state(cfg, self.seed, now, locale), policy=OutcomePolicy(cfg.outcome_policy),
+            state=self._seed_state(cfg) if state is None else state, policy=OutcomePolicy(cfg.outcome_policy),
             rng=random.Random(f"{self.seed}:{cfg.id}:runtime"),
-            home_utc_offset=provider.utc_offset, locale=locale,
+            home_utc_offset=provider.utc_offset, locale=cfg.seed.locale or provider.locale,
             id_rng=random.Random(f"{self.seed}:{cfg.id}:calls:{self.run_nonce}"), clock=clock)
-        problem = provider.crm_problem(account.crm)
-        if problem:
-            raise ConfigError(f"account {cfg.id}: {problem}")
         if account.crm.encoding is None:
             account.crm.encoding = provider.default_encoding
         for url in (account.crm.url, account.crm.lookup_url, account.crm.events_url, account.crm.utm_url):
@@ -285,7 +318,7 @@ class Simulator:
         return {
             "status": "ok",
             "seeding": self.seeding,
-            "accounts": len(self.accounts),
+            "accounts": len(self.accounts) + self._starting,   # those still being built at start too
             "live_calls": len(self.engine.live),
             # call records dropped by retention (server.retention), over the accounts' states
             "calls_dropped": sum(a.state.cdrs.dropped for a in self.accounts.values()),

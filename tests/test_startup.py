@@ -3,8 +3,10 @@ seeded on a worker; every other request waits for them, so no answer shows a hal
 
 from datetime import datetime, timezone
 
+import pytest
+
 from simulator.app import make_app
-from simulator.config import parse_config
+from simulator.config import ConfigError, parse_config
 from simulator.core.clock import Clock
 from simulator.sim import Simulator
 
@@ -38,3 +40,13 @@ async def test_the_history_is_the_same_seeded_later():
         now[later] = [(c.id, c.started_at, c.outcome) for c in sim.account("vats").state.cdrs]
         await sim.close()
     assert now[False] == now[True] and len(now[True]) == 200
+
+
+async def test_a_bad_account_is_refused_before_the_server_answers():
+    bad = config(10)
+    bad["accounts"][0]["credentials"] = {"api_key": "k", "password": "p"}
+    sim = Simulator(parse_config(bad), Clock("manual"))
+    with pytest.raises(ConfigError, match="unknown credentials"):
+        await sim.start(history_later=True)
+    assert not sim.seeding and not sim.accounts
+    await sim.close()

@@ -10,10 +10,9 @@ from __future__ import annotations
 import random
 import re
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from faker import Faker
-
-from ..config import AccountConfig, RouteSeed
+from ..config import FAKER_CHECKED_LOCALES, AccountConfig, RouteSeed
 from .models import (
     BlacklistEntry,
     CompanyNumber,
@@ -27,6 +26,9 @@ from .models import (
     SimCard,
 )
 from .store import AccountState
+
+if TYPE_CHECKING:
+    from faker import Faker
 
 DEPARTMENT_NAMES = [
     ("sales", "Отдел продаж"), ("support", "Техподдержка"), ("billing", "Бухгалтерия"),
@@ -48,12 +50,14 @@ WORK_HOURS = {d: ["09:00-18:00"] for d in ("mon", "tue", "wed", "thu", "fri")}
 # providers' own locales, whose formats were checked to name nothing else.
 FAKER_PROVIDERS = ["faker.providers.company", "faker.providers.date_time", "faker.providers.internet",
                    "faker.providers.lorem", "faker.providers.person"]
-FAKER_CHECKED_LOCALES = ("ru_RU", "uk_UA")
 
 
 @lru_cache(maxsize=8)
 def faker_for(locale: str) -> Faker:
-    """One Faker per locale (building one reads dozens of modules); callers re-seed it."""
+    """One Faker per locale (building one reads dozens of modules); callers re-seed it. Faker
+    is imported here, by the first seed: ``pbx-sim serve`` builds its accounts on a worker
+    while it already answers (see ``Simulator.start``)."""
+    from faker import Faker
     if locale in FAKER_CHECKED_LOCALES:
         return Faker(locale, providers=FAKER_PROVIDERS)
     return Faker(locale)

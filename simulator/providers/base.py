@@ -75,13 +75,17 @@ class Provider:
 
     def accept_credentials(self, sim: "Simulator", account: "Account", given: dict[str, str]) -> dict[str, str]:
         """Credentials from the configuration file (validated; missing keys generated)."""
-        unknown = set(given) - set(self.credential_keys)
-        if unknown:
-            raise ValueError(f"account {account.id}: unknown credentials {sorted(unknown)} "
-                             f"for provider {self.id} (use {list(self.credential_keys)})")
+        self.check_credentials(account.id, given)
         creds = self.new_credentials(sim, account, account.rng)
         creds.update(given)
         return creds
+
+    def check_credentials(self, account_id: str, given: dict[str, str]) -> None:
+        """``ValueError`` for configured credentials this provider has no use for."""
+        unknown = set(given) - set(self.credential_keys)
+        if unknown:
+            raise ValueError(f"account {account_id}: unknown credentials {sorted(unknown)} "
+                             f"for provider {self.id} (use {list(self.credential_keys)})")
 
     def regenerate(self, sim: "Simulator", account: "Account") -> dict[str, str]:
         """New credentials; every earlier one stops working."""
