@@ -1,17 +1,22 @@
-"""Health latency while the state file is written: one account of N call records (150,000 by
-default), ``GET /_sim/health`` asked without pause from another thread while the server writes
-its ``--state-file`` again and again; paired rounds of the way it is written now
-(``Snapshot.encode``: records in slices, the loop free between them) and the way it was
-(the whole picture and its JSON in one go).
+"""Health latency while a large snapshot is written and read: one account of N call records
+(150,000 by default), ``GET /_sim/health`` asked without pause from another thread
 
-    python -m bench.snapshot [calls] [writes]
+- while the server writes its ``--state-file`` again and again; paired rounds of the way it is
+  written now (``Snapshot.encode``: records in slices, the loop free between them) and the way
+  it was (the whole picture and its JSON in one go);
+- while the same snapshot is imported with ``PUT /_sim/snapshot`` (checked and its states built
+  on a worker thread, then swapped in on the loop), paired with the way it was imported (parse,
+  check and build on the loop).
 
-Prints one JSON line: health p50/p99/max during the writes, and the write times, per way.
+    python -m bench.snapshot [calls] [rounds]
+
+Prints one JSON line: health p50/p99/max during each way, and its time.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import http.client
 import json
 import random
@@ -26,6 +31,7 @@ from aiohttp import web
 from simulator.app import make_app
 from simulator.config import parse_config
 from simulator.core.clock import Clock
+from simulator.core.store import AccountState
 from simulator.sim import Simulator
 from simulator.snapshot import Snapshot, StateFile, write_atomically
 
@@ -43,11 +49,11 @@ class HealthProbe(threading.Thread):
     def run(self) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         while self.running:
-            t0 = time.perf_counter()
+            t0, recording = time.perf_counter(), self.recording   # a probe that spans the end counts
             conn.request("GET", "/_sim/health")
             resp = conn.getresponse()
             resp.read()
-            if self.recording:
+            if recording or self.recording:
                 self.times.append((time.perf_counter() - t0) * 1000)
             time.sleep(0.002)
 
@@ -56,6 +62,22 @@ async def write_in_one_go(sim: Simulator, path: Path) -> None:
     """The writer before ``encode``: take and serialise on the loop, the disk in a thread."""
     body = Snapshot.take(sim).to_bytes()
     await asyncio.to_thread(write_atomically, path, body)
+
+
+def put_snapshot(port: int, body: bytes) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    conn.request("PUT", "/_sim/snapshot?clock=keep", body=body, headers={"Content-Type": "application/json"})
+    resp = conn.getresponse()
+    answer = resp.read()
+    if resp.status != 200:
+        raise RuntimeError(f"PUT /_sim/snapshot: {resp.status} {answer[:200]!r}")
+
+
+async def import_on_the_loop(sim: Simulator, body: bytes) -> None:
+    """The import before it moved off the loop: parse, check and build the states in one go."""
+    snap = Snapshot.parse(body, "snapshot")
+    snap._states = {image.id: AccountState.from_json(copy.deepcopy(image.state)) for image in snap._doc.accounts}
+    await snap.restore(sim, clock="keep")
 
 
 async def main(calls: int, writes: int) -> dict:
@@ -89,6 +111,22 @@ async def main(calls: int, writes: int) -> dict:
                 samples[way]["health"].extend(probe.times)
                 await asyncio.sleep(0.1)
         result["file_mb"] = round(path.stat().st_size / 1e6, 1)
+        raw = path.read_bytes()
+        port = probe.port
+        imports = {"import_off_loop": lambda: asyncio.to_thread(put_snapshot, port, raw),
+                   "import_on_loop": lambda: import_on_the_loop(sim, raw)}
+        for way in imports:
+            samples[way] = {"health": [], "write": []}
+        for _ in range(writes):
+            for way, run in imports.items():
+                probe.times = []
+                probe.recording = True
+                t0 = time.perf_counter()
+                await run()
+                samples[way]["write"].append((time.perf_counter() - t0) * 1000)
+                probe.recording = False
+                samples[way]["health"].extend(probe.times)
+                await asyncio.sleep(0.1)
     probe.running = False
     probe.join(60)
     await runner.cleanup()
@@ -96,7 +134,7 @@ async def main(calls: int, writes: int) -> dict:
     for way, s in samples.items():
         result[way] = {"health_n": len(s["health"]), "health_p50_ms": pct(s["health"], 0.5),
                        "health_p99_ms": pct(s["health"], 0.99), "health_max_ms": pct(s["health"], 1.0),
-                       "write_ms_median": pct(s["write"], 0.5)}
+                       ("import" if way.startswith("import") else "write") + "_ms_median": pct(s["write"], 0.5)}
     return result
 
 

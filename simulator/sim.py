@@ -64,6 +64,7 @@ class Simulator:
                            f"http://{config.server.host}:{config.server.port}").rstrip("/")
         self.started_at = self.clock.timestamp()
         self.scenario_lock = asyncio.Lock()   # POST /_sim/scenarios/run: one run at a time
+        self.restore_lock = asyncio.Lock()    # snapshot restores: each retires and replaces accounts
         self.engine.subscribe(self._dispatch)
         self.engine.subscribe_office(self._dispatch_office)
 

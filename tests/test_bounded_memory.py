@@ -30,6 +30,21 @@ def test_a_count_cap_keeps_the_newest_and_counts_the_rest():
     assert store.get("c999") is not None and store.window(0, 10**9)[0].id == kept[0]
 
 
+def test_the_legs_of_dropped_calls_leave_the_leg_index():
+    """A call's other legs (phonet serves a transfer leg's recording by its uuid) are found by
+    ``by_leg`` while the call is kept, and forgotten with it."""
+    store = CdrStore()
+    store.retain(10, None)
+    for i in range(50):
+        cdr = record(i, 1000.0 + i)
+        cdr.legs = ((cdr.id, 1, cdr.started_at, cdr.answered_at, cdr.ended_at),
+                    (f"leg{i}", 2, cdr.started_at + 1, None, cdr.ended_at))
+        store.add(cdr)
+    assert store.by_leg("leg49").id == "c49"
+    assert store.by_leg("c49") is None               # the call's own leg is the call's id
+    assert store.by_leg("leg0") is None and len(store._by_leg) == len(store)
+
+
 def test_an_age_cap_drops_what_started_too_long_before_the_newest():
     store = CdrStore()
     store.retain(None, 3600)

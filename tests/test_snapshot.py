@@ -21,6 +21,7 @@ from simulator.core.clock import Clock
 from simulator.core.engine import CallScript
 from simulator.core.models import (
     BlacklistEntry,
+    CallRecord,
     CompanyNumber,
     Contact,
     Customer,
@@ -469,3 +470,79 @@ async def test_snapshot_larger_than_the_body_limit_imports(client, sim):
 async def test_drain_timeout_must_be_a_number(client):
     resp = await client.post("/_sim/webhooks/drain?timeout=abc")
     assert resp.status == 400 and "timeout" in (await resp.json())["error"]
+
+
+# ---- reading a large snapshot off the loop -----------------------------------------------------
+
+async def test_an_import_is_read_on_a_worker_thread_and_built_once(client, sim, monkeypatch):
+    """``PUT /_sim/snapshot`` parses, checks and builds the accounts' states on a worker thread
+    (seconds for a large one: the loop goes on answering), builds each state once (checking
+    builds it; the restore uses that one), and leaves the cycle collector as it found it."""
+    import gc
+    import threading
+
+    from simulator.core.store import AccountState
+
+    exported = await (await client.get("/_sim/snapshot?secrets=1")).read()
+    threads, built = [], []
+    parse, from_json = Snapshot.parse.__func__, AccountState.from_json.__func__
+
+    def spying_parse(cls, raw, source="snapshot"):
+        threads.append(threading.current_thread())
+        return parse(cls, raw, source)
+
+    def counting_from_json(cls, data):
+        built.append((threading.current_thread(), gc.isenabled()))
+        return from_json(cls, data)
+
+    monkeypatch.setattr(Snapshot, "parse", classmethod(spying_parse))
+    monkeypatch.setattr(AccountState, "from_json", classmethod(counting_from_json))
+    resp = await client.put("/_sim/snapshot", data=exported)
+    assert resp.status == 200, await resp.text()
+    assert threads and all(t is not threading.main_thread() for t in threads)
+    assert len(built) == len(sim.accounts) == 4                  # once per account, not twice
+    assert all(t is not threading.main_thread() and not collecting for t, collecting in built)
+    assert gc.isenabled()
+    # a refused document leaves the collector on too
+    resp = await client.put("/_sim/snapshot", data=exported.replace(b'"format"', b'"formats"', 1))
+    assert resp.status == 400 and gc.isenabled()
+
+
+async def test_a_bad_call_record_past_the_first_slice_is_named_by_its_place(client, sim):
+    from simulator.core.store import CDRS_PER_SLICE
+
+    sim.account("vats").state.cdrs.add(CallRecord(id="c1", direction="in", caller="79101234567",
+                                                  callee="74950000001", started_at=100.0, ended_at=160.0,
+                                                  outcome="answered", answered_at=110.0))
+    data = json.loads(await (await client.get("/_sim/snapshot?secrets=1")).read())
+    index, image = next((i, a) for i, a in enumerate(data["accounts"]) if a["state"]["cdrs"])
+    record = image["state"]["cdrs"][0]
+    n = CDRS_PER_SLICE + 500
+    image["state"]["cdrs"] = [{**record, "id": f"x{i}"} for i in range(n)]
+    image["state"]["cdrs"][n - 1]["started_at"] = "soon"
+    image["state"]["cdr_count"] = n
+    before = picture(sim)
+    resp = await client.put("/_sim/snapshot", data=json.dumps(data).encode())
+    assert resp.status == 400
+    assert f"accounts.{index} ({image['id']}).state.cdrs.{n - 1}.started_at" in (await resp.json())["error"]
+    assert picture(sim) == before
+
+
+async def test_restores_run_one_at_a_time(sim, monkeypatch):
+    """Two imports at once: the second waits until the first has replaced the accounts (each
+    retires and replaces accounts, and the states are built off the loop between)."""
+    snap = Snapshot.take(sim)
+    retire = Snapshot._retire
+    inside, most = 0, 0
+
+    async def slow_retire(sim_, account_id):
+        nonlocal inside, most
+        inside += 1
+        most = max(most, inside)
+        await asyncio.sleep(0)
+        await retire(sim_, account_id)
+        inside -= 1
+
+    monkeypatch.setattr(Snapshot, "_retire", staticmethod(slow_retire))
+    await asyncio.gather(snap.restore(sim, clock="keep"), snap.restore(sim, clock="keep"))
+    assert most == 1 and sorted(sim.accounts) == sorted(a["id"] for a in snap.data["accounts"])

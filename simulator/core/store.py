@@ -44,6 +44,7 @@ class CdrStore:
         self._by_id: dict[str, CallRecord] = {}
         self._by_file: dict[str, CallRecord] = {}
         self._last_by_client: dict[str, CallRecord] = {}
+        self._by_leg: dict[str, CallRecord] = {}   # a transfer's or group's other legs → the call
         self.pickups = 0   # records of picked-up calls (providers that list them twice ask)
 
     def __len__(self) -> int:
@@ -63,6 +64,9 @@ class CdrStore:
         self._by_id[cdr.id] = cdr
         if cdr.record_file:
             self._by_file[cdr.record_file] = cdr
+        for leg in cdr.legs:
+            if leg[0] != cdr.id:
+                self._by_leg[leg[0]] = cdr
         if cdr.pickup_from is not None:
             self.pickups += 1
         if cdr.client:
@@ -95,6 +99,9 @@ class CdrStore:
                 del self._by_id[cdr.id]
             if cdr.record_file and self._by_file.get(cdr.record_file) is cdr:
                 del self._by_file[cdr.record_file]
+            for leg in cdr.legs:
+                if self._by_leg.get(leg[0]) is cdr:
+                    del self._by_leg[leg[0]]
             if cdr.client:
                 key = cdr.client.lstrip("+")
                 if self._last_by_client.get(key) is cdr:
@@ -110,6 +117,10 @@ class CdrStore:
 
     def get(self, call_id: str) -> CallRecord | None:
         return self._by_id.get(call_id)
+
+    def by_leg(self, leg_id: str) -> CallRecord | None:
+        """The call one of whose other legs (a transfer's, a group member's) has this id."""
+        return self._by_leg.get(leg_id)
 
     def last_with(self, client: str) -> CallRecord | None:
         """The latest call with this external number (the engine's call-back rule)."""
@@ -309,7 +320,19 @@ class AccountState:
                     raise ValueError(f"{part}: two items have the same {key}")
                 setattr(state, part, keyed)
             part = "cdrs"
-            cdrs = TypeAdapter(list[CallRecord]).validate_python(data.get("cdrs", []))
+            # in slices: one call of the validator holds the interpreter for its whole list, and a
+            # snapshot is checked on a worker thread beside the serving loop
+            raw, records = data.get("cdrs", []), TypeAdapter(list[CallRecord])
+            if not isinstance(raw, list):
+                raw = records.validate_python(raw)
+            cdrs = []
+            for start in range(0, len(raw), CDRS_PER_SLICE):
+                try:
+                    cdrs.extend(records.validate_python(raw[start:start + CDRS_PER_SLICE]))
+                except ValidationError as err:     # the record's place in the whole list
+                    raise ValueError("; ".join(
+                        f"{'.'.join(str(p) for p in ('cdrs', start + e['loc'][0], *e['loc'][1:]))}: {e['msg']}"
+                        for e in err.errors()[:5])) from None
             for part, kind in (("block_anonymous", bool), ("next_ids", dict[str, int]),
                                ("provider_data", dict[str, Any]), ("pauses", list[PauseRecord]),
                                ("white_list", list[str]), ("max_sessions", int)):
@@ -326,6 +349,8 @@ class AccountState:
         state.cdrs.extend_sorted(sorted(cdrs, key=lambda c: c.started_at))
         return state
 
+
+CDRS_PER_SLICE = 1000
 
 # What ``from_json`` rebuilds, and the field each dict is keyed by.
 _PARTS = (("employees", Employee, "id"), ("departments", Department, "id"),

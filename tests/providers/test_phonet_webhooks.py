@@ -226,6 +226,24 @@ async def test_failed_or_invalid_answer_means_no_contact_and_is_not_cached(sim, 
     assert len(phonet_crm.lookups) == 2                  # asked again
 
 
+async def test_cached_answers_of_numbers_that_never_call_again_are_forgotten(sim, phonet_crm):
+    """The lookup cache is swept of expired answers when it has doubled: numbers that called
+    once and never again do not stay in memory for ever (a 24-hour soak)."""
+    from simulator.providers.phonet.state import CachedLookup, phonet_state
+
+    st = phonet_state(sim.account(ACCOUNT))
+    now = sim.clock.timestamp()
+    for i in range(254):          # answers of earlier callers, their time over
+        st.lookups[f"+38050{i:07d}"] = CachedLookup(None, now - 1)
+    st.lookups["+380509999999"] = CachedLookup(None, now + 30)      # one still valid
+    phonet_crm.lookup = SHAPE_A
+    incoming(sim, outcome="missed", ring_s=5)
+    await run(sim, 10)
+    assert sorted(st.lookups) == sorted([CLIENT, "+380509999999"])
+    assert st.lookups[CLIENT].other_leg == SHAPE_A["otherLeg"]
+    assert st.lookups_sweep_at == 256
+
+
 async def test_valid_answers_keep_the_contract(sim, phonet_crm):
     for shape in (SHAPE_A, SHAPE_B, SHAPE_C):
         phonet_crm.lookup = shape

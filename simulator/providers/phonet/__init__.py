@@ -63,13 +63,9 @@ class PhonetProvider(Provider):
         async def _lookup(acc: "Account", call) -> None:
             await lookup(sim, acc, call)
         account.lookup = _lookup
-        st = phonet_state(account)
+        phonet_state(account)         # the provider's state exists from the start
         for contact in sorted(account.state.contacts.values(), key=lambda c: c.id):
             teler(account, contact)   # stable field/value ids from the start
-        for cdr in account.state.cdrs:   # seeded history: child legs' recordings
-            for leg in cdr.legs:
-                if leg[0] != cdr.id:
-                    st.leg_index[leg[0]] = cdr.id
 
     def on_event(self, sim: "Simulator", account: "Account", event: "CallEvent") -> None:
         CallEvents(sim, account).handle(event)

@@ -581,7 +581,7 @@ async def call_audio(request: web.Request) -> web.StreamResponse:
     uuid = _uuid(name)
     for account in sim.accounts_of(PROVIDER):
         cdrs = account.state.cdrs
-        cdr = cdrs.get(uuid) or cdrs.get(phonet_state(account).leg_index.get(uuid, ""))
+        cdr = cdrs.get(uuid) or cdrs.by_leg(uuid)
         if cdr is None:
             continue
         request[ACCOUNT_KEY] = account

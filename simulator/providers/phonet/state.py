@@ -91,12 +91,12 @@ class PhonetState:
     lookups: dict[str, CachedLookup] = field(default_factory=dict)
     legs: dict[str, LiveLeg] = field(default_factory=dict)
     other_legs: dict[str, list | None] = field(default_factory=dict)   # live call id → otherLegs
-    leg_index: dict[str, str] = field(default_factory=dict)            # child leg uuid → root call id
     utm_pending: list[dict] = field(default_factory=list)
     utm_task: asyncio.Task | None = None
     digest: CdrDigest = field(default_factory=CdrDigest)
     dialled: set[str] = field(default_factory=set)     # root uuids of live calls already dialled
     sweep_at: int = 256     # sessions swept of expired ones when there are this many (doubles)
+    lookups_sweep_at: int = 256   # the same for the lookup cache (webhooks.forget_expired_lookups)
 
 
 def phonet_state(account: "Account") -> PhonetState:

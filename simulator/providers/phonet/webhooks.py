@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from ...core.webhooks import Webhook
 from .models import LG_DIRECTION, TelerIndex, company_name, contact_name, digits, event_leg, ms
-from .state import CachedLookup, LiveLeg, phonet_state, setting
+from .state import CachedLookup, LiveLeg, PhonetState, phonet_state, setting
 
 if TYPE_CHECKING:
     from ...core.accounts import Account
@@ -130,6 +130,8 @@ async def lookup(sim: "Simulator", account: "Account", call: "Call") -> None:
             ttl = float(setting(account, "lookup_cache_existing_s" if existing else "lookup_cache_new_s"))
             if use_cache and ttl > 0:
                 st.lookups[number] = CachedLookup(other_leg, now + ttl)
+                if len(st.lookups) >= st.lookups_sweep_at:
+                    forget_expired_lookups(st, now)
     call.lookup = {"otherLeg": other_leg}
     name = other_leg.get("name") if other_leg else None
     if isinstance(name, str) and name:
@@ -158,6 +160,17 @@ def _responsible(account: "Account", other_leg: dict) -> int | None:
                 return emp.id
         log.warning("%s: responsibleEmployeeEmail %r matches no employee", account.id, email)
     return None
+
+
+def forget_expired_lookups(st: PhonetState, now: float) -> int:
+    """Drop the cached answers whose time is over. A number that never calls again would keep
+    its answer for ever; swept when the cache has doubled since the last sweep, so a lookup
+    costs O(1) on average and the cache stays within twice the numbers answered lately."""
+    expired = [number for number, cached in st.lookups.items() if cached.expires_at <= now]
+    for number in expired:
+        del st.lookups[number]
+    st.lookups_sweep_at = max(256, 2 * len(st.lookups))
+    return len(expired)
 
 
 def flush_lookup_cache(account: "Account") -> None:
@@ -321,9 +334,6 @@ class CallEvents:
                 self._hangup(call, uuid)
             self.st.dialled.discard(root)
             self.st.other_legs.pop(root, None)
-            for lg in call.legs:
-                if lg.id != root:
-                    self.st.leg_index[lg.id] = root
             if call.cdr is not None and call.cdr.utm:
                 utm_add(self.sim, self.account, call)
 
