@@ -35,6 +35,20 @@ def ref(name):
     return {"$ref": f"#/components/schemas/{name}"}
 
 
+def calendar_date(sep: str) -> str:
+    """A regular expression of the real dates of years 0001–9999 (``YYYY<sep>MM<sep>DD``, leap
+    days only in leap years): a date the server's calendar refuses is not in the document."""
+    year = "([0-9]{3}[1-9]|[0-9]{2}[1-9]0|[0-9][1-9]00|[1-9]000)"
+    month_day = (f"((0[1-9]|1[0-2]){sep}(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2]){sep}(29|30)"
+                 f"|(0[13578]|1[02]){sep}31)")
+    leap = f"([0-9]{{2}}(0[48]|[2468][048]|[13579][26])|(0[48]|[2468][048]|[13579][26])00){sep}02{sep}29"
+    return f"({year}{sep}{month_day}|{leap})"
+
+
+CLOCK = "([01][0-9]|2[0-3])"          # hours of a day
+SIXTY = "[0-5][0-9]"                  # minutes, seconds
+
+
 def render(doc: dict) -> str:
     return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
 
@@ -51,14 +65,16 @@ def build_cloudpbx() -> dict:
         "set_dnd": ["set_dnd"],
         "get_dnd": ["get_dnd"],
     }
+    ISO = f"{calendar_date('-')}T{CLOCK}:{SIXTY}:{SIXTY}"
+    WHEN = f"^({calendar_date('')}T{CLOCK}{SIXTY}{SIXTY}Z|{ISO}(Z|[+-](0[0-9]|1[0-7]):{SIXTY}))$"
     P = {
         "user": {"type": "string", "minLength": 1,
                  "description": "The PBX employee: login, extension or direct number (`telnum`). Unknown → 400 `Invalid parameters: [user]`."},
         "phone": {"type": "string", "pattern": "^[0-9]{2,20}$",
                   "description": "Number to call: 2–20 digits; a leading `+` is refused (400 `[phone]`), as the live service does."},
-        "start": {"type": "string", "description": "Window start, UTC `YYYYmmddTHHMMSSZ` (documented); `YYYY-MM-DDTHH:MM:SSZ` and ISO-8601 with an offset are accepted too. Unreadable → 400 `[start]`.",
+        "start": {"type": "string", "pattern": WHEN, "description": "Window start, UTC `YYYYmmddTHHMMSSZ` (documented); `YYYY-MM-DDTHH:MM:SSZ` and ISO-8601 with an offset are accepted too. Unreadable → 400 `[start]`, also beside `period` (which then sets the window).",
                   "examples": ["20170703T000000Z"]},
-        "end": {"type": "string", "description": "Window end, same formats as `start`; default now. Unreadable → 400 `[end]`.",
+        "end": {"type": "string", "pattern": WHEN, "description": "Window end, same formats as `start`; default now. Unreadable → 400 `[end]`, also beside `period`.",
                 "examples": ["20170704T000000Z"]},
         "period": {"type": "string", "enum": ["today", "yesterday", "this_week", "last_week", "this_month", "last_month"],
                    "description": "Named period in the account's time zone; overrides `start`/`end`."},
@@ -89,16 +105,19 @@ def build_cloudpbx() -> dict:
         "get_dnd": "JSON `DndAnswer`",
     }
 
-    def command_schema(cmd):
+    def command_schema(cmd, token=True):
         req, opt = COMMAND_PARAMS[cmd]
         props = {"cmd": {"type": "string", "enum": CMD_SPELLINGS[cmd],
-                         "description": "Command name; matched case-insensitively."},
-                 "token": ref("Token")}
+                         "description": "Command name; matched case-insensitively."}}
+        if token:
+            props["token"] = ref("Token")
         for name in req + opt:
             props[name] = P[name]
-        return {"title": f"cmd={cmd}", "type": "object", "required": ["cmd", "token"] + req,
-                "properties": props,
-                "description": f"`{cmd}`: answers {ANSWERS[cmd]}."}
+        schema = {"title": f"cmd={cmd}", "type": "object", "required": ["cmd"] + (["token"] if token else []) + req,
+                  "properties": props, "description": f"`{cmd}`: answers {ANSWERS[cmd]}."}
+        if cmd == "groups":     # optional here: empty is "every department"
+            props["user"] = {**P["user"], "minLength": 0, "description": "Only this employee's departments; absent or empty: all."}
+        return schema
 
     schemas = {
         "Token": {"type": "string", "minLength": 1, "description": "The PBX key from the web cabinet. Missing or wrong → 401 `Invalid token`, checked before anything else."},
@@ -131,6 +150,9 @@ def build_cloudpbx() -> dict:
     }
     for c in COMMAND_PARAMS:
         schemas[f"Cmd_{c}"] = command_schema(c)
+        schemas[f"Query_{c}"] = command_schema(c, token=False)
+    schemas["CommandQuery"] = {"oneOf": [ref(f"Query_{c}") for c in COMMAND_PARAMS],
+                               "description": "The query string of a GET: one parameter set per `cmd`, as `CommandForm` without `token` (the `token` security scheme)."}
 
     ok200 = {
         "description": "Success. The shape depends on `cmd`: " + "; ".join(f"`{c}` → {a}" for c, a in ANSWERS.items()) + ".",
@@ -165,21 +187,16 @@ def build_cloudpbx() -> dict:
     err413 = {"description": "Body over the server's limit (1 MiB by default): the documented 400 text with status 413.",
               "content": {"application/json": {"schema": ref("InvalidParameters"), "example": {"error": "Invalid parameters"}}}}
 
-    get_params = [
-        {"name": "cmd", "in": "query", "required": True,
-         "schema": {"type": "string", "enum": sorted({s for v in CMD_SPELLINGS.values() for s in v})},
-         "description": "The command (case-insensitive). Which of the other parameters apply to which `cmd` is given by the POST body's `Cmd_*` schemas."},
-    ]
-    for name in ["user", "phone", "start", "end", "period", "type", "limit", "group_id", "status", "state"]:
-        used = [c for c, (r, o) in COMMAND_PARAMS.items() if name in r + o]
-        get_params.append({"name": name, "in": "query", "required": False, "schema": P[name],
-                           "description": f"Used by {', '.join('`'+u+'`' for u in used)}. " + P[name].get("description", "")})
+    # one exploded object: each command's own parameters (the POST body's sets) in the query string
+    get_params = [{"name": "command", "in": "query", "required": True, "style": "form", "explode": True,
+                   "schema": ref("CommandQuery"),
+                   "description": "The command's fields as query parameters (`?cmd=makeCall&user=…&phone=…`), one set per `cmd` (`Query_*`)."}]
 
     DESC = """The CRM → PBX command API of CommuniGate-based cloud PBXs ("Облачная АТС": MegaFon before v1, Gravitel, MTS Exolve, Kcell, Moldcell), as the pbx-simulator serves it. Contract: shared/specs/cloudpbx.md (seed 004), observed.md, simulator/providers/cloudpbx/README.md.
 
     **How the single endpoint is modelled.** The API is one URL, `/sys/crm_api.wcgp`, whose `cmd` field selects one of eight commands. OpenAPI keys operations by path and method only, so:
     - `POST` (the documented form) has one request body schema, `CommandForm`, a `oneOf` with one parameter set per command (`Cmd_accounts` … `Cmd_get_dnd`), each fixing `cmd` to its spellings and listing that command's required and optional fields; `token` is a required field of every set (the document's "token form field").
-    - `GET` (accepted for every command, observed.md) carries the same fields in the query string. Query parameters cannot be `oneOf`-grouped portably, so they are listed flat, each saying which commands use it; `token` is the `token` security scheme (apiKey in query).
+    - `GET` (accepted for every command, observed.md) carries the same fields in the query string: one exploded object parameter, `CommandQuery`, the same `oneOf` of parameter sets without `token`; `token` is the `token` security scheme (apiKey in query).
     - The 200 answer depends on `cmd`: JSON (`anyOf` the five JSON answers), `text/csv` (history) or `text/plain` `OK` (subscribeOnCalls, set_dnd).
     Errors: 400 `{"error": "Invalid parameters…"}`, 401 `{"error": "Invalid token"}`, both `application/json`; 413 for an oversized body. The recording links handed out in webhooks and the history CSV are a second path.
 
@@ -300,20 +317,26 @@ def build_t2() -> dict:
                  "(`2022-07-24T10:15:30+03:00`, `2024-06-22T10:15:30.000Z`). A `+` sent unencoded (arriving as a space) is read as `+`. "
                  "No offset, a date alone or garbage → 400 `Wrong parameter <name>`; absent → 400 `…is not present`; empty → 400 `…converted to null`.")
 
+    # Java's OffsetDateTime: offsets up to ±18:00
+    DATE_TIME = (f"^{calendar_date('-')}[Tt]{CLOCK}:{SIXTY}(:{SIXTY}([.,][0-9]{{1,9}})?)?"
+                 f"([Zz]|[+-](0[0-9]|1[0-7]):?{SIXTY}|[+-]18:?00)$")
+
     def date_param(name, example):
         return {"name": name, "in": "query", "required": True, "description": DATE_DESC,
-                "schema": {"type": "string", "format": "date-time", "examples": [example]}, "example": example}
+                "schema": {"type": "string", "pattern": DATE_TIME, "examples": [example]}, "example": example}
 
     def q(name, schema, desc, required=False, **extra):
         p = {"name": name, "in": "query", "required": required, "schema": schema, "description": desc}
         p.update(extra)
         return p
 
-    PAGE = q("page", {"type": "integer", "minimum": 0, "default": 0}, "Page number from 0. Not an integer or negative → 400 `Wrong parameter page`.")
-    def SIZE(default): return q("size", {"type": "integer", "minimum": 1, "default": default},
-                                 f"Page size (default {default}, capped at 2000). Not an integer or < 1 → 400 `Wrong parameter size`. `Size` is accepted too.")
-    SIZE_ALIAS = q("Size", {"type": "integer", "minimum": 1}, "Seed 000's spelling of `size`.")
-    def SORT(default, fields): return q("sort", {"type": "array", "items": {"type": "string"}, "default": [default]},
+    INT_MAX = 2 ** 31 - 1     # Java's Integer: past it the backend cannot bind the parameter
+    PAGE = q("page", {"type": "integer", "minimum": 0, "maximum": INT_MAX, "default": 0}, "Page number from 0. Not an integer, negative or past Java's Integer → 400 `Wrong parameter page`.")
+    def SIZE(default): return q("size", {"type": "integer", "minimum": 1, "maximum": INT_MAX, "default": default},
+                                 f"Page size (default {default}, capped at 2000). Not an integer, < 1 or past Java's Integer → 400 `Wrong parameter size`. `Size` is accepted too.")
+    SIZE_ALIAS = q("Size", {"type": "integer", "minimum": 1, "maximum": INT_MAX}, "Seed 000's spelling of `size`.")
+    def SORT(default, fields): return q("sort", {"type": "array", "default": [default], "items": {
+        "type": "string", "pattern": f"^({'|'.join(fields)})(,({'|'.join(fields)}))*(,(ASC|DESC|asc|desc))?$"}},
         f"Spring sort: `field[,field…][,ASC|DESC]`, repeatable; fields: {', '.join(fields)}. Unknown field → 400 `Wrong parameter sort`.",
         style="form", explode=True)
 
@@ -330,6 +353,8 @@ def build_t2() -> dict:
     MISSED_FIELDS = ["id", "startDate", "waitDuration", "callerNumber", "destinationNumber", "calleeCompanyId", "calleeNumber", "calleeName"]
     S = {"type": "string"}
     I = {"type": "integer"}
+    MSISDN = {"type": "string", "pattern": "^7[0-9]{10}$"}
+    TEXT = {"type": "string", "pattern": "\\S", "description": "Spring binds a blank value as null: refused as `…converted to null`"}
 
     schemas = {
         "Error": {"type": "object", "required": ["details", "message"], "additionalProperties": False,
@@ -403,11 +428,16 @@ def build_t2() -> dict:
                     "additionalProperties": False,
                     "properties": {"id": I, "employeeId": I, "companyId": I, "name": S,
                                    "customers": {"type": "array", "items": ref("CustomerOut")}, "handleAllCustomers": {"type": "boolean"}}},
-        "ManagerInput": {"type": "object", "required": ["employeeId"],
+        "ManagerInput": {"type": "object", "required": ["id", "employeeId"],
                          "description": "«Менеджер». POST ignores `id`; PUT requires it. `companyId` and customers' `clientId`/`companyId` are ignored. Not a Manager (not JSON, wrong types, a customer without `realNumber`) → 400 `Wrong parameter manager`; unknown `employeeId` → 404.",
                          "properties": {"id": I, "employeeId": I, "companyId": I, "name": S,
                                         "customers": {"type": "array", "items": ref("Customer")},
                                         "handleAllCustomers": {"type": ["boolean", "null"]}}},
+        "ManagerCreate": {"type": "object", "required": ["employeeId"],
+                          "description": "«Менеджер» for POST: the PBX numbers it (an `id` sent is ignored; `GET /managers` lists it). Otherwise as `ManagerInput`.",
+                          "properties": {"employeeId": I, "companyId": I, "name": S,
+                                         "customers": {"type": "array", "items": ref("Customer")},
+                                         "handleAllCustomers": {"type": ["boolean", "null"]}}},
         "SaveResult": {"enum": ["SUCCESS", "MANAGER_HANDLING_ALL_CUSTOMERS_ALREADY_EXISTS", "CUSTOMER_ALREADY_ASSIGNED"]},
         "BlacklistResult": {"enum": ["SUCCESS", "DUPLICATE_BLACK_LIST_NUMBER"]},
         "BlacklistEntry": {"type": "object", "required": ["id", "number", "sourceType"], "additionalProperties": False,
@@ -463,7 +493,11 @@ def build_t2() -> dict:
                   "customers": [{"id": 1, "realNumber": "79081581621", "companyName": "ММММ", "info": "специалист", "isVip": False},
                                 {"id": 2, "realNumber": "79518045856", "companyName": "P&G", "isVip": False}],
                   "handleAllCustomers": False}
-    manager_body = {"required": True, "content": {"application/json": {"schema": ref("ManagerInput"), "example": {
+    # POST: the server numbers the manager (an `id` sent is ignored), so the document names none
+    create_body = {"required": True, "content": {"application/json": {"schema": ref("ManagerCreate"), "example": {
+        "employeeId": 433, "name": "Артем", "customers": [{"realNumber": "79081581621", "companyName": "ММММ", "info": "специалист", "isVip": False}],
+        "handleAllCustomers": False}}}}
+    manager_body = {"required": True, "content": {"application/json": {"schema": ref("ManagerInput"), "example": {"id": 1,
         "employeeId": 433, "name": "Артем", "customers": [{"realNumber": "79081581621", "companyName": "ММММ", "info": "специалист", "isVip": False}],
         "handleAllCustomers": False}}}}
     save_200 = {"description": "Save result (a JSON string); nothing is saved unless `SUCCESS`.",
@@ -493,8 +527,8 @@ def build_t2() -> dict:
         "/crm/openapi/call/outgoing": {"post": op(
             "callOutgoing", "Click-to-call: the PBX rings the employee (`source`), then the client (`destination`)",
             {"description": "Placed; empty body (no call id)."},
-            params=[q("destination", {"type": "string"}, "Client's number; digits (a leading `+` dropped), else 400 `Wrong parameter destination`.", True, example="79101234567"),
-                    q("source", {"type": "string"}, "Employee's full (7/8-prefixed) or short number; unknown → 404.", True, example="79081560008")],
+            params=[q("destination", TEXT, "Client's number; digits (a leading `+` dropped), else 400 `Wrong parameter destination`.", True, example="79101234567"),
+                    q("source", TEXT, "Employee's full (7/8-prefixed) or short number; unknown → 404.", True, example="79081560008")],
             errors=[400, (404, nf("Employee not found by source number"))],
             desc="Also served as `/crm/openapi/call/outgoing/` (observed clients; every path answers with a trailing slash too). No body.",
             tag="calls")},
@@ -542,19 +576,19 @@ def build_t2() -> dict:
             "callRecordsFile", "A call's recording",
             {"description": "MP3 (`Content-Disposition: attachment`).", "content": {"audio/mpeg": {"schema": {"contentMediaType": "audio/mpeg"}}},
              "headers": {"Content-Disposition": {"schema": {"type": "string", "pattern": "^attachment; filename=\".+\\.mp3\"$"}}}},
-            params=[q("filename", S, "`recordFileName` of a call record (`/` URL-encoded).", True, example="2022-08-12/mo_166030684915821522")],
+            params=[q("filename", TEXT, "`recordFileName` of a call record (`/` URL-encoded).", True, example="2022-08-12/mo_166030684915821522")],
             errors=[400, (404, nf("Record not found by filename"))], tag="call-records")},
         "/crm/openapi/call-records/file/stt": {"get": op(
             "callRecordsStt", "A call's transcript (speech to text)",
             {"description": "Words with channel and timing.", "content": content(arr("TranscriptWord"), example=[
                 {"channel": "B", "startTime": 0.3, "endTime": 1.07998, "word": "информируем"},
                 {"channel": "A", "startTime": 4.77, "endTime": 5.29985, "word": "двенадцать"}])},
-            params=[q("filename", S, "`recordFileName` (the seed's example double-encodes the `/`: `%252F`, also read). Required unless `Filename` is given.", False, example="2022-08-19/166243421852679930"),
+            params=[q("filename", TEXT, "`recordFileName` (the seed's example double-encodes the `/`: `%252F`, also read). Required; the older spelling `Filename` stands in for it when absent.", True, example="2022-08-19/166243421852679930"),
                     q("Filename", S, "The older document's (seed 001) spelling of `filename`, read when `filename` is absent.", False)],
             errors=[400, (404, nf("Transcription not found for filename"))], tag="call-records")},
         "/crm/openapi/managers": {
             "get": op("managersList", "Personal managers", {"description": "Managers.", "content": content(arr("Manager"), example=[MANAGER_EX])}, tag="managers"),
-            "post": op("managersCreate", "Create a personal manager", save_200, body=manager_body,
+            "post": op("managersCreate", "Create a personal manager", save_200, body=create_body,
                        errors=[(400, {"description": "400 `Wrong parameter manager`: the body is not a Manager.", "content": content(ref("BadRequest"), example=err("Bad request", "Wrong parameter manager"))}),
                                (404, nf("Object not found")), 413], tag="managers"),
             "put": op("managersUpdate", "Replace a personal manager (`id` required)", save_200, body=manager_body,
@@ -562,7 +596,9 @@ def build_t2() -> dict:
                               (404, nf("Object not found")), 413], tag="managers"),
         },
         "/crm/openapi/managers/{id}": {
-            "parameters": [{"name": "id", "in": "path", "required": True, "schema": I, "description": "Not an integer → 400 `Wrong parameter id`."}],
+            "parameters": [{"name": "id", "in": "path", "required": True,
+                            "schema": {"type": "integer", "minimum": -(2 ** 63 - 1), "maximum": 2 ** 63 - 1},
+                            "description": "Not an integer, or past Java's Long → 400 `Wrong parameter id`."}],
             "get": op("managersGet", "One personal manager", {"description": "The manager.", "content": content(ref("Manager"), example=MANAGER_EX)},
                       errors=[(400, {"description": "400 `Wrong parameter id`", "content": content(ref("BadRequest"), example=err("Bad request", "Wrong parameter id"))}),
                               (404, nf("Object not found"))], tag="managers"),
@@ -575,9 +611,9 @@ def build_t2() -> dict:
                 {"id": 10622, "number": "79023581212", "sourceType": "MANUAL"}, {"id": 10700, "number": "79998889988", "sourceType": "MANUAL"}])}, tag="blacklist"),
             "post": op("blacklistAdd", "Add a number to the blacklist (the body is the bare number)",
                        {"description": "`SUCCESS` or `DUPLICATE_BLACK_LIST_NUMBER` (a JSON string).", "content": content(ref("BlacklistResult"), example="SUCCESS")},
-                       params=[q("msisdn", S, "The number, when the body is empty (the seed's table lists it as a query parameter).")],
-                       body={"required": False, "description": "The bare number 7XXXXXXXXXX, any content type (the seed sends `html/text`); whitespace, quotes, `+` and a `msisdn=` prefix tolerated. Not 7XXXXXXXXXX → 400 `Wrong parameter msisdn`; no body and no `msisdn` → 400 `…'msisdn'… is not present`.",
-                             "content": {"text/plain": {"schema": {"type": "string"}, "example": "79998887766"}}},
+                       params=[q("msisdn", S, "The number, read only when the body is empty (the seed's table lists it as a query parameter).")],
+                       body={"required": True, "description": "The bare number 7XXXXXXXXXX, any content type (the seed sends `html/text`); whitespace, quotes, `+` and a `msisdn=` prefix tolerated. Not 7XXXXXXXXXX → 400 `Wrong parameter msisdn`; no body and no `msisdn` → 400 `…'msisdn'… is not present` (so the body is required unless `msisdn` is given).",
+                             "content": {"text/plain": {"schema": MSISDN, "example": "79998887766"}}},
                        errors=[400, 413], tag="blacklist"),
         },
         "/crm/openapi/blacklist/all": {"delete": op(
@@ -661,11 +697,11 @@ def build_phonet() -> dict:
                            "displayName": NS, "ext": NS}}
     schemas = {
         "Authorize": {"type": "object", "required": ["domain", "apiKey"],
-                      "properties": {"domain": {"type": "string", "description": "the account's domain (case-insensitive)"},
-                                     "apiKey": {"type": "string"}}},
+                      "properties": {"domain": {"type": "string", "pattern": "\\S", "description": "the account's domain (case-insensitive); blank → 400 `domain is required`"},
+                                     "apiKey": {"type": "string", "minLength": 1, "description": "empty → 400 `apiKey is required`"}}},
         "MakeCall": {"type": "object", "required": ["legExt", "otherLegNum"],
-                     "properties": {"legExt": {"type": ["string", "integer"], "description": "employee's extension (the doc's curl sends a number)"},
-                                    "otherLegNum": {"type": "string", "description": "number to call (must contain digits); an employee's ext makes an internal call"}}},
+                     "properties": {"legExt": {"type": ["string", "integer"], "pattern": "\\S", "description": "employee's extension (the doc's curl sends a number); blank → 400 `legExt is required`"},
+                                    "otherLegNum": {"type": "string", "pattern": "[0-9]", "description": "number to call (must contain digits, else 400 `otherLegNum is invalid`); an employee's ext makes an internal call"}}},
         "Uuid": {"type": "object", "required": ["uuid"], "additionalProperties": False, "properties": {"uuid": S}},
         "ActiveLeg": {"type": "object", "additionalProperties": False,
                       "required": ["uuid", "parentUuid", "lastEvent", "dialAt", "bridgeAt", "lgDirection", "leg", "leg2", "otherLegs", "trunkNum", "trunkName"],
@@ -700,6 +736,8 @@ def build_phonet() -> dict:
                          "properties": {"id": NI, "firstName": NS, "lastName": NS, "companyTitle": NS, "responsibleUserId": NI,
                                         "createUserId": NI, "fields": {"type": ["array", "null"], "items": ref("Field")}},
                          "description": "Strict JSON types: a wrong type is 400 `Bad request: <field> is invalid`."},
+        "ContactUpdate": {"allOf": [ref("ContactInput")], "required": ["id"],
+                          "properties": {"id": {"type": "integer", "minimum": 1, "description": "the contact to update; absent, null or < 1 → 400 `id is required`"}}},
         "Contact": {"type": "object", "additionalProperties": False,
                     "required": ["id", "firstName", "lastName", "companyTitle", "lastModified", "responsibleUserId", "dateCreate", "createUserId", "fields"],
                     "properties": {"id": I, "firstName": NS, "lastName": NS, "companyTitle": NS, "lastModified": I,
@@ -712,13 +750,18 @@ def build_phonet() -> dict:
                                                                               "properties": {"id": I, "enumValueCode": S, "lastModified": I, "value": S}}}}}}}},
         "Batch": {"type": "object", "required": ["contacts"],
                   "properties": {"merge": {"enum": [0, 1], "default": 0, "description": "0 create all; 1 update by id or merge by phone"},
-                                 "contacts": {"type": "array", "items": ref("ContactInput")}}},
+                                 "contacts": {"type": "array", "items": {
+                                     "type": "object", "description": "a `ContactInput`; one the server cannot take (a wrong type, no phone to merge by) is counted in `failed`, the rest are kept"}}}},
         "BatchResult": {"type": "object", "additionalProperties": False, "required": ["succeeded", "failed"],
                         "properties": {"succeeded": {"type": "integer", "minimum": 0}, "failed": {"type": "integer", "minimum": 0}}},
         "NoteInput": {"type": "object", "properties": {
             "id": NI, "elementId": NI, "elementType": NI, "noteType": NI, "dateCreate": NI, "lastModified": NI, "content": NS,
             "responsibleUserId": NI, "otherLegNum": NS, "otherLegName": NS, "status": {}, "errorMsg": NS, "uuid": NS, "end": NI,
             "legId": NI, "logicDirection": NI, "billSec": NI, "recordLink": NS, "trunk": NS, "tag": NS}},
+        "NoteCreate": {"allOf": [ref("NoteInput")], "required": ["content"],
+                       "properties": {"content": {"type": "string", "pattern": "\\S", "description": "the note's text; absent or blank → 400 `content is required`"}}},
+        "NoteUpdate": {"allOf": [ref("NoteInput")], "required": ["id"],
+                       "properties": {"id": {"type": "integer", "minimum": 1, "description": "the note to edit; absent, null or 0 → 400 `id is required`"}}},
         "Note": {"type": "object", "additionalProperties": False,
                  "required": ["id", "elementId", "elementType", "noteType", "dateCreate", "lastModified", "content", "responsibleUserId",
                               "otherLegNum", "otherLegName", "status", "errorMsg", "uuid", "end", "legId", "logicDirection", "billSec",
@@ -759,6 +802,7 @@ def build_phonet() -> dict:
                "content": "Перезвонить", "responsibleUserId": 36, "otherLegNum": "", "otherLegName": None, "status": None, "errorMsg": None,
                "uuid": "", "end": 0, "legId": 0, "logicDirection": 0, "billSec": 0, "recordLink": "", "trunk": "", "tag": ""}
     ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}, "description": "contact id (digits; anything else is 404)"}
+    CNT = {**ID, "name": "cntId"}    # a contact's notes: the path's id is the contact's, the body's the note's
     V2 = "/rest/crm/contacts/v2"
     LIST_PARAMS = [q("limit", {"type": "integer", "minimum": 0, "maximum": 60, "default": 30}, "0..60."),
                    q("offset", {"type": "integer", "minimum": 0, "default": 0}, "≥ 0.")]
@@ -823,20 +867,20 @@ def build_phonet() -> dict:
                           q("from", I, "ms, inclusive."), q("to", I, "ms, inclusive; not before `from`.")],
                       errors=[400], desc="Also served without the trailing slash.", tag="contacts"),
             "post": op("contactUpdate", "Update a contact (never creates; `id` required)", js("Updated.", ref("One"), 1),
-                       body=body(ref("ContactInput"), {"id": 6137, "firstName": "Иван", "lastName": "Петров"}),
+                       body=body(ref("ContactUpdate"), {"id": 6137, "firstName": "Иван", "lastName": "Петров"}),
                        errors=[400, nf("Contact not found"), 413, 415], desc="Also served without the trailing slash.", tag="contacts"),
         },
         V2 + "/{id}": {
             "get": op("contactGet", "One contact", js("The contact.", ref("Contact"), CONTACT_EX), params=[ID], errors=[nf("Contact not found")], tag="contacts"),
             "delete": op("contactDelete", "Delete a contact (and its notes)", js("Deleted.", ref("One"), 1), params=[ID], errors=[nf("Contact not found")], tag="contacts"),
         },
-        V2 + "/{id}/notes": {
-            "get": op("notesList", "A contact's notes", js("Notes.", {"type": "array", "items": ref("Note")}, [NOTE_EX]), params=[ID], errors=[nf("Contact not found")], tag="notes"),
-            "post": op("noteCreate", "Add a note", js("The note (20 keys).", ref("Note"), NOTE_EX), params=[ID],
-                       body=body(ref("NoteInput"), {"content": "Перезвонить", "responsibleUserId": 36}),
+        V2 + "/{cntId}/notes": {
+            "get": op("notesList", "A contact's notes", js("Notes.", {"type": "array", "items": ref("Note")}, [NOTE_EX]), params=[CNT], errors=[nf("Contact not found")], tag="notes"),
+            "post": op("noteCreate", "Add a note", js("The note (20 keys).", ref("Note"), NOTE_EX), params=[CNT],
+                       body=body(ref("NoteCreate"), {"content": "Перезвонить", "responsibleUserId": 36}),
                        errors=[400, nf("Contact not found"), 413, 415], tag="notes"),
-            "put": op("noteUpdate", "Edit a note (the body's `id` names it)", js("Updated.", ref("One"), 1), params=[ID],
-                      body=body(ref("NoteInput"), {"id": 1, "content": "Перезвонил"}),
+            "put": op("noteUpdate", "Edit a note (the body's `id` names it)", js("Updated.", ref("One"), 1), params=[CNT],
+                      body=body(ref("NoteUpdate"), {"id": 1, "content": "Перезвонил"}),
                       errors=[400, (404, text("404 `Contact not found` / `Note not found`", {"enum": ["Contact not found", "Note not found", "Not Found"]}, "Note not found")), 413, 415], tag="notes"),
         },
         V2 + "/{cntId}/notes/{noteId}": {"delete": op(

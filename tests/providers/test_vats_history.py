@@ -116,8 +116,14 @@ async def test_periods_in_moscow_time(api, calls, period, expected):
 
 
 async def test_period_wins_over_start_and_end(api, calls):
-    _, body = await api.get("/history/json?period=yesterday&start=garbage&end=20200101T000000Z")
+    _, body = await api.get("/history/json?period=yesterday&start=20200101T000000Z&end=20200101T000000Z")
     assert uids(body) == [calls["sunday"]]
+
+
+async def test_a_malformed_start_is_refused_beside_a_period(api, calls):
+    """The document's pattern holds with or without a period (schemathesis sends both)."""
+    status, body = await api.get("/history/json?period=yesterday&start=garbage")
+    assert (status, body) == (400, {"message": "Validation error", "errors": {"start": "must be YYYYmmddTHHMMSSZ"}})
 
 
 @pytest.mark.parametrize("query,expected", [

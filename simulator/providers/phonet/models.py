@@ -8,9 +8,9 @@ see README.md next to this file for each choice.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, StrictInt, StrictStr, ValidationError
 
 from .errors import BadRequest
 
@@ -42,6 +42,17 @@ def numbers_match(a: str, b: str) -> bool:
 
 # ---- request bodies ----------------------------------------------------------------------------
 
+def _integral(value: Any) -> Any:
+    # Jackson binds a JSON number with a zero fraction (112.0) to a long; JSON says it is the integer
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2 ** 63:
+        return int(value)
+    return value
+
+
+# strict otherwise: a string or a boolean for a number is refused
+JsonInt = Annotated[StrictInt, BeforeValidator(_integral)]
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore")
 
@@ -52,30 +63,30 @@ class AuthorizeBody(_Body):
 
 
 class MakeCallBody(_Body):
-    legExt: StrictStr | StrictInt          # the doc's curl sends 202 as a number
+    legExt: StrictStr | JsonInt          # the doc's curl sends 202 as a number
     otherLegNum: StrictStr
 
 
 class ValueBody(_Body):
-    id: StrictInt | None = None
+    id: JsonInt | None = None
     enumValueCode: StrictStr | None = None
-    lastModified: StrictInt | None = None
+    lastModified: JsonInt | None = None
     value: StrictStr
 
 
 class FieldBody(_Body):
-    id: StrictInt | None = None
+    id: JsonInt | None = None
     enumCode: StrictStr
     values: list[ValueBody] = []
 
 
 class ContactBody(_Body):
-    id: StrictInt | None = None
+    id: JsonInt | None = None
     firstName: StrictStr | None = None
     lastName: StrictStr | None = None
     companyTitle: StrictStr | None = None
-    responsibleUserId: StrictInt | None = None
-    createUserId: StrictInt | None = None
+    responsibleUserId: JsonInt | None = None
+    createUserId: JsonInt | None = None
     fields: list[FieldBody] | None = None
 
 
@@ -94,23 +105,23 @@ NOTE_TEMPLATE: dict[str, Any] = {
 
 
 class NoteBody(_Body):
-    id: StrictInt | None = None
-    elementId: StrictInt | None = None
-    elementType: StrictInt | None = None
-    noteType: StrictInt | None = None
-    dateCreate: StrictInt | None = None
-    lastModified: StrictInt | None = None
+    id: JsonInt | None = None
+    elementId: JsonInt | None = None
+    elementType: JsonInt | None = None
+    noteType: JsonInt | None = None
+    dateCreate: JsonInt | None = None
+    lastModified: JsonInt | None = None
     content: StrictStr | None = None
-    responsibleUserId: StrictInt | None = None
+    responsibleUserId: JsonInt | None = None
     otherLegNum: StrictStr | None = None
     otherLegName: StrictStr | None = None
     status: Any = None                    # undocumented type: stored as sent
     errorMsg: StrictStr | None = None
     uuid: StrictStr | None = None
-    end: StrictInt | None = None
-    legId: StrictInt | None = None
-    logicDirection: StrictInt | None = None
-    billSec: StrictInt | None = None
+    end: JsonInt | None = None
+    legId: JsonInt | None = None
+    logicDirection: JsonInt | None = None
+    billSec: JsonInt | None = None
     recordLink: StrictStr | None = None
     trunk: StrictStr | None = None
     tag: StrictStr | None = None

@@ -52,7 +52,8 @@ async def read_body(request: web.Request) -> Any:
     try:
         if ctype in ("application/x-www-form-urlencoded", "multipart/form-data"):
             return await read_form(request)
-        return await read_json(request, empty={})
+        # only a body of no bytes is "no fields": whitespace alone is not JSON (PHP's json_decode)
+        return {} if not await request.read() else await read_json(request)
     except BodyError as err:
         raise ValidationFailed.field(err.field, VATS_REASONS.get(err.reason, err.reason)) from None
 
@@ -802,13 +803,13 @@ class HistoryQuery:
             raise ValidationFailed.field("type", "must be one of " + ", ".join(types))
         self.limit = query_int(query, "limit", 0) or None
         start, end = query.get("start") or "", query.get("end") or ""
+        # a bad start/end is refused even beside a period (which then sets the window)
+        start_ts = parse_when(start, "start") if start else None
+        end_ts = parse_when(end, "end") if end else now
         if period or not (start or end):
             self.start, self.end = period_window(period or "today", now, utc_offset)
             return
-        end_ts = parse_when(end, "end") if end else now
-        if start:
-            start_ts = parse_when(start, "start")
-        else:
+        if start_ts is None:
             tz = timezone(timedelta(hours=utc_offset))
             start_ts = datetime.fromtimestamp(end_ts, tz).replace(
                 hour=0, minute=0, second=0, microsecond=0).timestamp()
