@@ -348,7 +348,10 @@ async def test_periodic_writer_runs_on_real_time_and_leaves_the_clock_alone(tmp_
     state = StateFile(path, every=0.05)
     at = sim.clock.timestamp()
     state.start(sim)
-    await asyncio.sleep(0.4)
+    for _ in range(200):           # real time by design; a loaded machine writes slower
+        if state.saves >= 2:
+            break
+        await asyncio.sleep(0.05)
     assert state.saves >= 2 and path.is_file()
     assert sim.clock.timestamp() == at and not sim.clock._sleepers
     sim.account("t2").name = "last words"
