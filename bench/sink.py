@@ -20,6 +20,9 @@ OK = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
 CONTACT = json.dumps({"contact_name": "Клиент", "responsible": ""}, ensure_ascii=False).encode()
 CONTACT_RESPONSE = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\n"
                     b"Content-Length: %d\r\n\r\n" % len(CONTACT)) + CONTACT
+UNKNOWN_CLIENT = b'{"otherLeg": null}'
+UNKNOWN_CLIENT_RESPONSE = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                           b"Content-Length: %d\r\n\r\n" % len(UNKNOWN_CLIENT)) + UNKNOWN_CLIENT
 
 
 class Sink:
@@ -41,7 +44,7 @@ class Sink:
             return (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
                     % len(payload)) + payload
         self.stats["received"] += 1
-        if b"seq" not in raw and b"contact" not in raw:   # nothing to look at: the usual case
+        if b"seq" not in raw and b"contact" not in raw and b"call.settings" not in raw:   # the usual case
             return OK
         body = self.body(raw, b"application/json" in headers.lower())
         if isinstance(body, dict) and "seq" in body:
@@ -51,6 +54,8 @@ class Sink:
             self.last[call] = seq
         if isinstance(body, dict) and body.get("cmd") == "contact":
             return CONTACT_RESPONSE
+        if isinstance(body, dict) and body.get("request") == "call.settings":
+            return UNKNOWN_CLIENT_RESPONSE      # phonet's lookup: "no such contact" (shape C)
         return OK
 
 
