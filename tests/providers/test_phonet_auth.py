@@ -22,6 +22,16 @@ async def login(client, sim, account: str = ACCOUNT) -> dict:
     return {"Cookie": f"JSESSIONID={value}"}
 
 
+@pytest.mark.parametrize("header", ["other=1; JSESSIONID={sid}", 'JSESSIONID="{sid}"',
+                                    "JSESSIONID=0BADBEEF; JSESSIONID={sid}", " JSESSIONID = {sid} ;"])
+async def test_the_session_cookie_is_read_as_a_browser_sends_it(client, sim, header):
+    """Among other cookies, quoted, repeated (the last one counts) or with spaces."""
+    cookie = await login(client, sim)
+    sid = cookie["Cookie"].split("=", 1)[1]
+    resp = await client.get("/rest/users", headers={"Cookie": header.format(sid=sid)})
+    assert resp.status == 200, await resp.text()
+
+
 async def test_authorize_sets_jsessionid_cookie_first_without_secure(client, sim):
     acc = sim.account(ACCOUNT)
     resp = await client.post("/rest/security/authorize",

@@ -65,14 +65,8 @@ def session_cookie(session: Session) -> str:
 
 
 def session_id(request: web.Request) -> str:
-    """The ``JSESSIONID`` of the Cookie header (the last one, as ``request.cookies`` has it),
-    read without building a Morsel per cookie: that cost 4 µs of every request."""
-    sid = ""
-    for pair in request.headers.get("Cookie", "").split(";"):
-        name, eq, value = pair.partition("=")
-        if eq and name.strip() == COOKIE:
-            sid = value.strip().strip('"')
-    return sid
+    """The ``JSESSIONID`` of the Cookie header (aiohttp's parser: the last one when repeated)."""
+    return request.cookies.get(COOKIE, "")
 
 
 def identify(request: web.Request) -> "Account | None":
