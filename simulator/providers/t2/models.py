@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import zlib
-from functools import lru_cache
 from operator import attrgetter, itemgetter
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
@@ -204,7 +203,6 @@ class Query:
 _NOT_DIGITS = re.compile(r"[\s()+\-]")
 
 
-@lru_cache(maxsize=65536)   # the same few thousand numbers recur across a day's records
 def normalize_number(number: str | None) -> str:
     """Digits only; a Russian 11-digit number starting with 8 gets its leading 7 (the seed's own example
     asks ``callee=89056678798``)."""
