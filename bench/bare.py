@@ -1,9 +1,8 @@
 """The baseline: a bare aiohttp app answering every GET with a fixed JSON body.
 
-    python -m bench.bare PORT BODY_FILE [--uvloop]
+    python -m bench.bare PORT BODY_FILE
 
-With ``--uvloop`` it serves on the loop the simulator serves on (for reference: the issue's
-baseline is the bare app as aiohttp runs it, on asyncio's own loop).
+As aiohttp runs it, on asyncio's own loop (the loop the simulator serves on).
 """
 
 from __future__ import annotations
@@ -23,11 +22,7 @@ def main() -> None:
 
     app = web.Application()
     app.router.add_route("GET", "/{tail:.*}", handle)
-    loop = None
-    if "--uvloop" in sys.argv[3:]:
-        import uvloop
-        loop = uvloop.new_event_loop()
-    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None, loop=loop)
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 
 
 if __name__ == "__main__":

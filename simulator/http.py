@@ -63,34 +63,22 @@ def json_response(data: Any, status: int = 200, headers: dict | None = None) -> 
             body = orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
         except TypeError:
             body = json.dumps(data, ensure_ascii=False).encode("utf-8")
-    # the header as it is written, not made from content_type and charset for every answer
-    return web.Response(body=body, status=status,
-                        headers=_JSON_HEADERS if headers is None else {**headers, **_JSON_HEADERS})
-
-
-_JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
+    return web.Response(body=body, status=status, headers=headers, content_type="application/json",
+                        charset="utf-8")
 
 
 def account_endpoint(handler: Callable, authenticate: Callable[[web.Request], Any],
                      error: type[Exception]) -> Callable[[web.Request], Any]:
-    """An aiohttp handler made of a provider's ``handler(request, account)``: ``authenticate``
-    finds the account, and an ``error`` raised on the way (the provider's error class, which
-    knows its wire body) becomes its ``response()``. A handler that awaits nothing may be a
-    plain function: one coroutine less per request."""
-    if inspect.iscoroutinefunction(handler):
-        @functools.wraps(handler)
-        async def endpoint(request: web.Request) -> web.StreamResponse:
-            try:
-                return await handler(request, authenticate(request))
-            except error as err:
-                return err.response()
-    else:
-        @functools.wraps(handler)
-        async def endpoint(request: web.Request) -> web.StreamResponse:
-            try:
-                return handler(request, authenticate(request))
-            except error as err:
-                return err.response()
+    """An aiohttp handler made of a provider's ``handler(request, account)`` (a coroutine
+    function or a plain one): ``authenticate`` finds the account, and an ``error`` raised on
+    the way (the provider's error class, which knows its wire body) becomes its ``response()``."""
+    @functools.wraps(handler)
+    async def endpoint(request: web.Request) -> web.StreamResponse:
+        try:
+            response = handler(request, authenticate(request))
+            return await response if inspect.isawaitable(response) else response
+        except error as err:
+            return err.response()
     return endpoint
 
 

@@ -51,7 +51,11 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 class ConsoleFormatter(logging.Formatter):
-    """``LOG_FORMAT``, the time formatted once a second, not once a line."""
+    """``LOG_FORMAT``, the time formatted once a second, not once a line. With the lines made
+    without records (``AccessLog``): in paired wrk rounds 1.10-1.26x the requests a second of
+    records through ``logging`` on t2 /employees, 1.05-1.13x on vats /users and cloudpbx, and
+    the rest of the request path's removals cost cloudpbx more together (README, Benchmarks):
+    kept as borderline, for a quiet machine to decide."""
 
     def __init__(self) -> None:
         super().__init__(LOG_FORMAT)
@@ -77,7 +81,7 @@ class ConsoleFormatter(logging.Formatter):
     def access_lines(self, name: str, lines: list[tuple[float, str, str, int, float]]) -> list[str]:
         """What ``format`` writes for the INFO records of ``AccessLog.write``'s ``lines``."""
         return [f"{self._time(created, (created - int(created)) * 1000)} INFO {name}: "
-                f"{method} {redact(path)} {status} {latency_ms:.1f}ms"
+                f"{method} {path} {status} {latency_ms:.1f}ms"
                 for created, method, path, status, latency_ms in lines]
 
 
@@ -141,36 +145,29 @@ class AccessLog:
     (its handlers, filters, pytest's caplog), carrying the time the request ended. The
     request journal hands the lines over in batches (``write``).
 
-    Each record is a copy of one made at start with the message, arguments and time filled
-    in (making a ``LogRecord`` parses a file name and looks up the process); when the only
-    place a record would go is a ``ConsoleHandler`` with nothing on the way, the lines it
-    would write are made without the records."""
+    When the only place a record would go is a ``ConsoleHandler`` with nothing on the way, the
+    lines it would write are made without the records (see ``ConsoleFormatter``)."""
 
     FORMAT = "%s %s %s %.1fms"
 
     def __init__(self, logger: logging.Logger) -> None:
         self.logger = logger
-        self._template = logging.LogRecord(logger.name, logging.INFO, "(unknown file)", 0, self.FORMAT, (),
-                                           None).__dict__
 
     def write(self, lines: list[tuple[float, str, str, int, float]]) -> None:
         """``(ended, method, path, status, latency_ms)`` per request: ``ended`` epoch seconds,
-        ``path`` as received (redacted here)."""
+        ``path`` redacted (as the journal keeps it)."""
         if not lines or not self.logger.isEnabledFor(logging.INFO):
             return
         console = self._console_only()
         if console is not None:
             console.add_lines(console.formatter.access_lines(self.logger.name, lines))
             return
-        logger, template, new = self.logger, self._template, logging.LogRecord.__new__
+        logger = self.logger
         for at, method, path, status, latency_ms in lines:
-            record = new(logging.LogRecord)
-            fields = record.__dict__
-            fields.update(template)
-            fields["args"] = (method, redact(path), status, latency_ms)
-            fields["created"] = at
-            fields["msecs"] = (at - int(at)) * 1000 // 1
-            fields["relativeCreated"] = (at - _STARTED) * 1000
+            record = logger.makeRecord(logger.name, logging.INFO, "(unknown file)", 0, self.FORMAT,
+                                       (method, path, status, latency_ms), None)
+            record.created, record.msecs = at, (at - int(at)) * 1000 // 1
+            record.relativeCreated = (at - _STARTED) * 1000
             logger.handle(record)
 
     def _console_only(self) -> "ConsoleHandler | None":
@@ -201,11 +198,6 @@ _STARTED = getattr(logging, "_startTime", time.time())   # what relativeCreated 
 
 def configure_console_log(level: str) -> None:
     """The log of ``pbx-sim serve``: one line per request at INFO (``simulator.access``)."""
-    # the format names no source line, thread or process: don't look them up for every line
-    # (the logging HOWTO's "Optimization"); with the two classes above the access line costs a
-    # third of what ``basicConfig`` made it cost
-    logging._srcfile = None
-    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     root = logging.getLogger()
     root.setLevel(level.upper())
     if not any(isinstance(h, ConsoleHandler) for h in root.handlers):
@@ -217,7 +209,7 @@ class RequestEntry:
     id: int
     at: float            # simulator time, epoch seconds (rendered as ISO-8601 in to_json)
     method: str
-    path: str
+    path: str            # redacted
     status: int
     latency_ms: float
     account: str | None
@@ -225,9 +217,11 @@ class RequestEntry:
     remote: str | None
     fault: dict | None = None          # the fault injected into this request, and why
     violations: list | None = None     # strict mode: what the provider's OpenAPI document refuses
+    ended: float | None = None         # time.perf_counter() when the request ended (the access line's time)
 
     def to_json(self) -> dict:
         data = asdict(self)
+        del data["ended"]
         data["at"] = datetime.fromtimestamp(self.at, tz=timezone.utc).isoformat().replace("+00:00", "Z")
         for key in ("fault", "violations"):
             if data[key] is None:
@@ -239,21 +233,19 @@ class RequestJournal:
     """Every request the simulator answered, newest last (at most ``size``), and the source
     of the access log's lines.
 
-    Entries are kept as tuples and become ``RequestEntry`` (path redacted) when read. The
-    access lines of new entries are written in batches: at most ``delay`` seconds after
+    The access lines of new entries are written in batches: at most ``delay`` seconds after
     their request, after ``batch`` requests, before the journal is cleared and at shutdown
-    (``flush``); at once outside an event loop. An access line per request, between two
-    requests' network work, cost three times as much as a batch's lines."""
+    (``flush``); at once outside an event loop. Paired wrk rounds (t2 /employees, vats /users):
+    a line through ``logging`` as each request ended served 1.4x fewer requests a second than
+    these batches."""
 
     def __init__(self, size: int = 10000, access_log: AccessLog | None = None,
                  delay: float = 0.05, batch: int = 512) -> None:
-        self._entries: deque[tuple] = deque(maxlen=size)
+        self._entries: deque[RequestEntry] = deque(maxlen=size)
         self._ids = itertools.count(1)
         self.access_log = access_log
-        # lines are written before their entries can drop out of the journal
-        self.delay, self.batch = delay, min(batch, max(1, size // 2))
-        self._written = 0          # the id of the newest entry whose line was written
-        self._write_at = 1         # the id at which to look at the lines again
+        self.delay, self.batch = delay, batch
+        self._new: list[RequestEntry] = []   # entries whose access lines are not written yet
         self._timer: asyncio.TimerHandle | None = None
         # called with each batch of new entries as their access lines are written (the live
         # event stream): no cost per request
@@ -262,63 +254,48 @@ class RequestJournal:
     def add(self, at: float, method: str, path: str, status: int, latency_ms: float,
             account: str | None, provider: str | None, remote: str | None, ended: float | None = None,
             notes: dict | None = None) -> None:
-        """``path`` as received (with its query); ``latency_ms`` is rounded when read; ``ended``:
-        ``time.perf_counter()`` when the request ended (the access line's time), else now;
-        ``notes``: ``{"fault": …, "violations": […]}`` when a fault or strict mode had a say."""
-        entry_id = next(self._ids)
-        self._entries.append((entry_id, at, method, path, status, latency_ms, account, provider, remote, ended,
-                              notes))
-        if entry_id >= self._write_at:
-            self._lines_waiting(entry_id)
-
-    def _lines_waiting(self, entry_id: int) -> None:
-        if self._timer is None:
+        """``path`` as received (with its query; redacted here); ``ended``: ``time.perf_counter()``
+        when the request ended (the access line's time), else now; ``notes``: ``{"fault": …,
+        "violations": […]}`` when a fault or strict mode had a say."""
+        entry = RequestEntry(next(self._ids), at, method, redact(path), status, round(latency_ms, 3), account,
+                             provider, remote, *((notes.get("fault"), notes.get("violations")) if notes else ()),
+                             ended=ended)
+        self._entries.append(entry)
+        self._new.append(entry)
+        if len(self._new) >= self.batch:
+            self.flush()
+        elif self._timer is None:
             try:
                 self._timer = asyncio.get_running_loop().call_later(self.delay, self.flush)
             except RuntimeError:   # no loop in this thread
                 self.flush()
-                return
-            self._write_at = entry_id + self.batch
-        else:                      # a batch's worth before the timer
-            self.flush()
 
     def flush(self) -> None:
         """Write the access lines of the entries that have none yet."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        written = self._written
-        new = []
-        for entry in reversed(self._entries):
-            if entry[0] <= written:
-                break
-            new.append(entry)
+        new, self._new = self._new, []
         if not new:
             return
-        self._written = new[0][0]
-        self._write_at = self._written + 1
         for listener in self.listeners:
             listener(new)
-        if self.access_log is None:
-            return
-        new.reverse()
-        now, wall = time.time(), time.time() - time.perf_counter()   # perf_counter → epoch seconds
-        self.access_log.write([(now if ended is None else ended + wall, method, path, status, latency_ms)
-                               for _, _, method, path, status, latency_ms, _, _, _, ended, _ in new])
+        if self.access_log is not None:
+            now, wall = time.time(), time.time() - time.perf_counter()   # perf_counter → epoch seconds
+            self.access_log.write([(now if e.ended is None else e.ended + wall, e.method, e.path, e.status,
+                                    e.latency_ms) for e in new])
 
     def entries(self, account: str | None = None, limit: int | None = None) -> list[RequestEntry]:
-        rows = [e for e in self._entries if account is None or e[6] == account]
+        rows = [e for e in self._entries if account is None or e.account == account]
         if limit is not None:
             rows = rows[-limit:] if limit > 0 else []
-        return [RequestEntry(i, at, method, redact(path), status, round(latency, 3), acc, provider, remote,
-                             *((notes.get("fault"), notes.get("violations")) if notes else ()))
-                for i, at, method, path, status, latency, acc, provider, remote, _, notes in rows]
+        return rows
 
     def clear(self, account: str | None = None) -> None:
         self.flush()
         if account is None:
             self._entries.clear()
             return
-        keep = [e for e in self._entries if e[6] != account]
+        keep = [e for e in self._entries if e.account != account]
         self._entries.clear()
         self._entries.extend(keep)

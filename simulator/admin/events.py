@@ -21,6 +21,7 @@ from ..sim import SIM, iso
 
 if TYPE_CHECKING:
     from ..core.engine import CallEvent
+    from ..journal import RequestEntry
     from ..core.models import PauseRecord
     from ..core.webhooks import WebhookAttempt
     from ..sim import Simulator
@@ -96,14 +97,14 @@ class LiveEvents:
                       "hook": attempt.hook, "status": attempt.status, "delivered": attempt.delivered,
                       "ok": bool(attempt.contract.get("ok", True)), "at": attempt.at})
 
-    def _on_requests(self, entries: list[tuple]) -> None:
+    def _on_requests(self, entries: list["RequestEntry"]) -> None:
         if not self._queues:
             return
         # the CRM's requests into the PBX (those under a provider's path), not the admin API's
-        accounts = sorted({e[6] or e[7] for e in entries if e[7] is not None})
+        accounts = sorted({e.account or e.provider for e in entries if e.provider is not None})
         if accounts:
             self.publish({"type": "requests", "accounts": accounts,
-                          "count": sum(1 for e in entries if e[7] is not None)})
+                          "count": sum(1 for e in entries if e.provider is not None)})
 
 
 LIVE_EVENTS: web.AppKey[LiveEvents] = web.AppKey("live_events", LiveEvents)

@@ -34,8 +34,9 @@ STATIC = {"app.js": "application/javascript", "style.css": "text/css"}
 
 
 class Templates:
-    """The page's Jinja templates, made on the first page: importing jinja2 was 5 % of
-    ``pbx-sim serve``'s start, and nobody may ever open the page."""
+    """The page's Jinja templates, made on the first page: importing jinja2 was 4-7 % of
+    ``pbx-sim serve``'s start (paired runs), towards the < 0.5 s target (see
+    ``Simulator._start_later``), and nobody may ever open the page."""
 
     def __init__(self) -> None:
         self._env = None
