@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import logging
 
-from aiohttp import web
+from aiohttp import hdrs, web
+from aiohttp.web_urldispatcher import _default_expect_handler
 
 from .admin.routes import routes as admin_routes
 from .config import SimConfig
@@ -18,6 +19,14 @@ from .sim import SIM, Simulator, build_simulator
 # aiohttp refuses request and header lines over 8 KiB in its own text/plain shape, before
 # any provider could answer; real PBX front ends take longer query strings
 MAX_LINE_BYTES = 64 * 1024
+
+
+async def expect_continue(request: web.Request) -> None:
+    """``Expect: 100-continue`` as aiohttp does; any other expectation is ignored, as the
+    providers' nginx front ends do (RFC 9110 §10.1.1 lets a server answer 417 or not), instead of
+    aiohttp's own undocumented 417 sent before any middleware could shape it."""
+    if request.headers.get(hdrs.EXPECT, "").lower() == "100-continue":
+        await _default_expect_handler(request)
 
 
 def make_app(sim: Simulator) -> web.Application:
@@ -49,6 +58,8 @@ def make_app(sim: Simulator) -> web.Application:
     setup_inspector(app)
     for provider in sim.providers.values():
         provider.setup_routes(app)
+    for route in app.router.routes():
+        route._expect_handler = expect_continue   # aiohttp has no app-wide setting for it
 
     async def _close(app: web.Application) -> None:
         await app[SIM].close()

@@ -25,6 +25,9 @@ DEMO_CONFIG = "demo.yaml"
 
 
 HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$")   # an HTTP token
+# the validators below keep their own messages; these patterns say the same to the admin
+# OpenAPI document (json_schema_extra), so what it allows is what they accept
+HTTP_URL = r"^(https?://[^\s/]+.*)?$"
 OWN_HEADERS = frozenset({"content-type", "content-length", "host", "transfer-encoding", "connection"})
 
 
@@ -37,18 +40,19 @@ class _Model(BaseModel):
 
 
 class CrmTarget(_Model):
-    url: str | None = None
+    url: str | None = Field(None, json_schema_extra={"pattern": HTTP_URL})
     crm_token: str = ""
     encoding: Literal["json", "form"] | None = None   # None: the provider's default
     timeout: float = Field(3.0, gt=0, le=120)
     retries: int = Field(0, ge=0, le=10)
     # phonet posts lookups, events and UTM batches to up to three URLs
-    lookup_url: str | None = None
-    events_url: str | None = None
-    utm_url: str | None = None
+    lookup_url: str | None = Field(None, json_schema_extra={"pattern": HTTP_URL})
+    events_url: str | None = Field(None, json_schema_extra={"pattern": HTTP_URL})
+    utm_url: str | None = Field(None, json_schema_extra={"pattern": HTTP_URL})
     # sent with every webhook, for receivers that authenticate the PBX by a header
     # (observed.md): {"X-CRM-Token": "…"}, {"Authorization": "Bearer …"}
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(default_factory=dict, json_schema_extra={
+        "propertyNames": {"pattern": HEADER_NAME.pattern}, "additionalProperties": {"type": "string", "pattern": "^[^\r\n]*$"}})
     auth: Literal["basic", "bearer"] | None = None   # Authorization made from crm_token
     auth_user: str = ""                               # the user name of basic (password: crm_token)
 
@@ -157,7 +161,7 @@ class DepartmentSeed(_Model):
 
 
 class NumberSeed(_Model):
-    number: str
+    number: str = Field(json_schema_extra={"pattern": r"^\+?[0-9]{5,15}$"})
     name: str = ""
     enabled: bool = True
     multichannel: bool = True
@@ -173,7 +177,7 @@ class NumberSeed(_Model):
 
 
 class BlacklistSeed(_Model):
-    number: str
+    number: str = Field(json_schema_extra={"pattern": r"^\+?[0-9]{3,15}\*?$"})
     comment: str = ""
 
     @field_validator("number")
@@ -264,8 +268,14 @@ class GenerateSeed(_Model):
     days: int = Field(7, ge=1, le=366)         # past calls spread over this many days
 
 
+def _faker_locales(schema: dict) -> None:
+    """The document's list of locales (read when a schema is made, never at start-up)."""
+    from faker.config import AVAILABLE_LOCALES
+    schema["enum"] = sorted(AVAILABLE_LOCALES) + [None]
+
+
 class SeedData(_Model):
-    locale: str | None = None          # default ru_RU (uk_UA for phonet)
+    locale: str | None = Field(None, json_schema_extra=_faker_locales)   # default ru_RU (uk_UA for phonet)
     employees: list[EmployeeSeed] = Field(default_factory=list)
     departments: list[DepartmentSeed] = Field(default_factory=list)
     numbers: list[NumberSeed] = Field(default_factory=list)

@@ -120,7 +120,7 @@ async def test_real_answers_of_every_endpoint_match_the_document(client, sim, cr
     assert (await call("GET", "/_sim/clock"))[0] == 200
     assert (await call("POST", "/_sim/clock", json_body={"advance": "25h"}))[0] == 200
     assert (await call("POST", "/_sim/clock", json_body={"set": "2030-01-01T00:00:00Z"}))[0] == 200
-    assert (await call("POST", "/_sim/clock", json_body={"advance": "soon"}))[0] == 400
+    assert (await call("POST", "/_sim/clock", json_body={"advance": "soon"}, valid_request=False))[0] == 400
     # journals: a delivered webhook and a refused one
     sim.webhooks.enqueue(Webhook("extra", "vats", "history", crm.url, {"cmd": "history"}, "form", call_id="c"))
     sim.webhooks.enqueue(Webhook("extra", "vats", "history", "http://127.0.0.1:9/x", {}, "form"))

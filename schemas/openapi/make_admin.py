@@ -51,6 +51,52 @@ components["RequestEntry"]["properties"]["at"] = {"type": "string", "format": "d
 # pydantic names the nested patch model _CrmPatch
 if "_CrmPatch" in components:
     components["CrmPatch"] = components.pop("_CrmPatch")
+# what the models' validators add to their schemas: one of two fields
+def one_of(*names):
+    return [{"required": [n], "properties": {n: {"not": {"type": "null"}}}} for n in names]
+
+
+def given(n):
+    return {"required": [n], "properties": {n: {"not": {"type": "null"}}}}
+
+
+def absent(n):
+    return {"properties": {n: {"type": "null"}}}
+
+
+def on(n):
+    return {"required": [n], "properties": {n: {"const": True}}}
+
+
+# durations (simulator.core.clock.parse_duration): seconds ≥ 0 or a number with a unit
+# (at most 200 years: up to four digits before a unit, whatever the unit, stays below it)
+from simulator.core.faults import MAX_DURATION_S
+DURATION = "^ *[0-9]{1,4}(\\.[0-9]+)? *(ms|s|m|h|d|w)? *$"
+for name in ("latency", "delay", "for"):
+    components["FaultSpec"]["properties"][name] = {
+        **{k: v for k, v in components["FaultSpec"]["properties"][name].items() if k in ("description", "default")},
+        "anyOf": [{"type": "number", "minimum": 0, "maximum": MAX_DURATION_S}, {"type": "string", "pattern": DURATION},
+                  {"type": "null"}]}
+# Respond._one: exactly one of status, error, reset, timeout; a body only with a status
+components["Respond"]["oneOf"] = [given("status"), given("error"), on("reset"), on("timeout")]
+components["Respond"]["allOf"] = [{"if": given("body"), "then": given("status")}]
+# RateLimit: a window longer than zero
+components["RateLimit"]["properties"]["window"] = {
+    "anyOf": [{"type": "number", "exclusiveMinimum": 0}, {"type": "string", "pattern": "^ *[0-9]*[1-9][0-9]*(\\.[0-9]+)? *(ms|s|m|h|d|w)? *$"}],
+    "description": "seconds or e.g. '1s', '1m'; longer than zero"}
+# FaultSpec._kind: an API fault (match + respond, rate_limit or a latency) or a webhook fault
+# (webhook + action; delay only with delay/reorder)
+components["FaultSpec"]["oneOf"] = [
+    {"title": "API fault", "allOf": [given("match"), absent("webhook"), absent("action"), absent("delay"),
+                                     {"not": {"allOf": [given("respond"), given("rate_limit")]}},
+                                     {"anyOf": [given("respond"), given("rate_limit"),
+                                                {"required": ["latency"], "properties": {"latency": {
+                                                    "anyOf": [{"type": "number", "exclusiveMinimum": 0},
+                                                              {"type": "string", "pattern": "[1-9]"}]}}}]}]},
+    {"title": "webhook fault", "allOf": [given("webhook"), given("action"), absent("match"), absent("respond"),
+                                         absent("rate_limit"), absent("latency"),
+                                         {"if": given("delay"), "then": {"properties": {"action": {"enum": ["delay", "reorder"]}}}}]}]
+components["VerifySpec"]["oneOf"] = one_of("webhooks", "requests")
 text = json.dumps(components).replace("#/components/schemas/_CrmPatch", "#/components/schemas/CrmPatch")
 components = json.loads(text)
 
@@ -70,8 +116,10 @@ components.update({
                   "account": {"type": "string", "description": "with ?account= / \"account\": whose time this is"},
                   "offset_s": {"type": "number", "description": "with an account: how far its time is from the server's"}},
                  ["now", "mode"]),
-    "ClockMove": {"type": "object", "description": "Give `advance` (seconds or a duration like \"25h\", \"90s\", \"2d\") or `set` (ISO-8601); with `account`, only that account's time moves (its tokens, sessions, periods and calls), else the whole server's.",
-                  "properties": {"advance": {"type": ["number", "string"], "examples": [90, "25h"]},
+    "ClockMove": {"type": "object", "anyOf": [{"required": ["advance"]}, {"required": ["set"]}], "description": "Give `advance` (seconds or a duration like \"25h\", \"90s\", \"2d\") or `set` (ISO-8601); with `account`, only that account's time moves (its tokens, sessions, periods and calls), else the whole server's.",
+                  "properties": {"advance": {"type": ["number", "string"], "examples": [90, "25h"],
+                                             "pattern": "^ *[0-9]+(\\.[0-9]+)? *(ms|s|m|h|d|w)? *$",
+                                             "description": "seconds, or a number with ms/s/m/h/d/w; the clock after the move must be in 1970-01-02 … 3000-01-01 (else 400, nothing moves)"},
                                  "set": {"type": "string", "examples": ["2026-01-15T09:00:00Z"]},
                                  "account": {"type": "string", "examples": ["t2"]}}},
     "Fault": obj({**components["FaultSpec"]["properties"],
@@ -266,8 +314,8 @@ P = {
               "description": "the newest N entries"},
     "id": {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}, "description": "account id"},
     "secrets": {"name": "secrets", "in": "query", "required": False,
-                "schema": {"enum": ["0", "1", "true", "false", "yes", "no", ""]},
-                "description": "1: credentials and CRM tokens in full (masked otherwise: `****` and the last four characters)"},
+                "schema": {"type": "string"},
+                "description": "1, true or yes (any case): credentials and CRM tokens in full; anything else masks them (`****` and the last four characters)"},
 }
 pr = lambda name: {"$ref": f"#/components/parameters/{name}"}
 
@@ -395,9 +443,10 @@ paths = {
                    tag="journals", opid="resendWebhook",
                    description="Goes only to an allowed CRM URL (else journaled as refused). The answer is checked against the hook's contract as for any attempt; a lookup's answer steers nothing now.")},
     "/_sim/webhooks/drain": {"post": op("Wait (real time) until every queued webhook was attempted",
-                                        {"200": jresp("Whether the queue emptied in time, and the counters.", ref("Drained"))},
+                                        {"200": jresp("Whether the queue emptied in time, and the counters.", ref("Drained")),
+                                         "400": rr("BadRequest")},
                                         tag="journals", opid="drainWebhooks",
-                                        params=[q("timeout", "seconds to wait (default 10)", {"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?$"})])},
+                                        params=[q("timeout", "seconds to wait, 0 to 600 (default 10); else 400", {"type": "string", "pattern": "^(600(\\.0+)?|[1-5]?[0-9]{1,2}(\\.[0-9]+)?)$"})])},
     "/_sim/calls": {
         "post": op("Place an ad-hoc call", {"201": jresp("The call started.", ref("CallPlaced")), "400": rr("BadRequest"),
                                             "404": rr("NoAccount"), "413": rr("TooLarge")},
@@ -509,7 +558,7 @@ paths = {
                   description="Accounts the snapshot does not hold are removed unless keep_others=1. Live calls of the replaced accounts are hung up.",
                   params=[q("clock", "forward (default): move the clock up to the snapshot's time if it is behind, never back; exact: set it to the snapshot's time; keep: leave it",
                             {"enum": ["forward", "exact", "keep"]}),
-                          q("keep_others", "1: keep accounts the snapshot does not hold", {"enum": ["0", "1", "true", "false", "yes", "no", ""]})])},
+                          q("keep_others", "1, true or yes: keep accounts the snapshot does not hold; anything else removes them", {"type": "string"})])},
     "/_sim/openapi/{name}.json": {
         "parameters": [{"name": "name", "in": "path", "required": True,
                         "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"},

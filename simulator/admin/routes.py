@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .. import assets
 from ..body import BodyError, read_json
-from ..config import AccountConfig, ConfigError, CrmTarget
+from ..config import HTTP_URL, AccountConfig, ConfigError, CrmTarget
 from ..core.clock import parse_duration
 from ..core.engine import Call, CallScript, Conference, Hold, Transfer
 from ..core.handset import CallActionError
@@ -104,16 +104,18 @@ async def get_account(request: web.Request) -> web.Response:
 
 
 class _CrmPatch(BaseModel):
+    """CrmTarget's fields, each optional; null puts one back to its default."""
     model_config = ConfigDict(extra="forbid")
-    url: str | None = None
+    url: str | None = Field(None, json_schema_extra={"pattern": HTTP_URL})
     crm_token: str | None = None
     encoding: str | None = Field(None, pattern="^(json|form)$")
     timeout: float | None = Field(None, gt=0, le=120)
     retries: int | None = Field(None, ge=0, le=10)
-    lookup_url: str | None = None
-    events_url: str | None = None
-    utm_url: str | None = None
-    headers: dict[str, str] | None = None
+    lookup_url: str | None = Field(None, json_schema_extra={"pattern": HTTP_URL})
+    events_url: str | None = Field(None, json_schema_extra={"pattern": HTTP_URL})
+    utm_url: str | None = Field(None, json_schema_extra={"pattern": HTTP_URL})
+    headers: dict[str, str] | None = Field(None, json_schema_extra={
+        k: v for k, v in CrmTarget.model_json_schema()["properties"]["headers"].items() if k in ("propertyNames", "additionalProperties")})
     auth: str | None = Field(None, pattern="^(basic|bearer)$")
     auth_user: str | None = None
 
@@ -138,8 +140,9 @@ async def patch_account(request: web.Request) -> web.Response:
         if patch.crm is not None:
             merged = account.crm.model_dump()
             changes = patch.crm.model_dump(exclude_unset=True)
-            if "headers" in changes and changes["headers"] is None:
-                changes["headers"] = {}     # null: no extra headers
+            for name, value in changes.items():
+                if value is None:      # null: back to the default (no extra headers, 3 s, …)
+                    changes[name] = CrmTarget.model_fields[name].get_default(call_default_factory=True)
             merged.update(changes)
             crm = CrmTarget.model_validate(merged)
         else:
@@ -345,6 +348,12 @@ class _ConferenceRequest(BaseModel):
     after_s: float = Field(10.0, ge=0, le=86400)
 
 
+class _TransferRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    to: str = Field(description="the employee (login, ext, id or number) the call goes to")
+    after_s: float = Field(10.0, ge=0, le=86400, description="seconds into the conversation")
+
+
 class _CallRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     account: str
@@ -358,7 +367,7 @@ class _CallRequest(BaseModel):
     ring_s: float | None = Field(None, ge=0, le=3600)
     talk_s: float | None = Field(None, ge=0, le=86400)
     hangup: str | None = Field(None, pattern="^(A|B)$")
-    transfers: list[dict] = Field(default_factory=list)
+    transfers: list[_TransferRequest] = Field(default_factory=list)
     ivr: str | None = None
     rating: int | None = Field(None, ge=1, le=5)
     record: bool | None = None
@@ -377,9 +386,9 @@ async def place_call(request: web.Request) -> web.Response:
     body = await _json_body(request)
     try:
         req = _CallRequest.model_validate(body)
-        transfers = [Transfer(**t) for t in req.transfers]
-    except (ValidationError, TypeError) as err:
-        return _error(400, _validation_message(err) if isinstance(err, ValidationError) else str(err))
+    except ValidationError as err:
+        return _error(400, _validation_message(err))
+    transfers = [Transfer(t.to, t.after_s) for t in req.transfers]
     sim = _sim(request)
     if req.account not in sim.accounts:
         return _error(404, f"no account {req.account!r}")

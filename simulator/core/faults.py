@@ -27,12 +27,18 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+# 200 years: any fault's end (the clock is at most year 3000) is still a date that can be written
+MAX_DURATION_S = 200 * 365.25 * 86400
+
+
 def _seconds(value: Any) -> float | None:
     if value is None:
         return None
     seconds = parse_duration(value)
     if seconds < 0:
         raise ValueError("a duration cannot be negative")
+    if seconds > MAX_DURATION_S:
+        raise ValueError("a duration of at most 200 years")
     return seconds
 
 

@@ -11,7 +11,10 @@ Credentials come from schemathesis auth hooks (``schema.auth()``): t2 access tok
 Findings go to ``schemas/openapi/FINDINGS.md`` with a strict xfail in ``XFAIL`` (none open). A check
 that does not apply to one operation is listed in ``NOT_APPLICABLE`` with its reason. A stateful
 phase follows the links schemathesis infers in each document (``test_stateful_sequences``), a few
-short sequences each, with the recorder the stateful checks read.
+short sequences each, with the recorder the stateful checks read. The admin API (``/_sim``) is fuzzed
+the same way on a server of its own (``test_fuzz_admin``, ``test_stateful_admin``). cloudpbx has
+one command endpoint: no answer names another operation's parameter (a recording link needs a key
+no answer holds), so it has no links and its stateful test is skipped.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from collections.abc import MutableMapping
 from functools import lru_cache
 from typing import Any
 
+import aiohttp
 import pytest
 import requests
 import schemathesis
@@ -32,6 +36,8 @@ from schemathesis import GenerationMode
 from schemathesis.checks import CHECKS as REGISTRY, is_check_class, load_all_checks
 from schemathesis.core.failures import FailureGroup
 
+from simulator.snapshot import Snapshot
+
 from .live import LiveSimulator
 from .openapi_check import PROVIDERS, document
 
@@ -41,13 +47,38 @@ load_all_checks()
 CHECKS = [check for check in REGISTRY.get_all() if not is_check_class(check)]
 
 # (provider, operation label, mode) → reason: open findings (schemas/openapi/FINDINGS.md)
-XFAIL: dict[tuple[str, str, str], str] = {}
+XFAIL: dict[tuple[str, str, str], str] = {
+}
+# /_sim is a test API with many operations: fewer examples each keep the module's time bounded
+ADMIN_EXAMPLES = 6
+# fewer examples where one is slow to draw (a whole snapshot)
+EXAMPLES = {("admin", "PUT /_sim/snapshot"): 3}
 
 # (provider, operation label) → {check name: why it does not apply there}
 NOT_APPLICABLE: dict[tuple[str, str], dict[str, str]] = {
     ("phonet", "POST /rest/crm/contacts/v2/"): {
         "ensure_resource_availability": "this POST updates a contact (the provider's verb; it never creates, seed §4.13), "
                                         "so there is no new resource for a later call to find"},
+    ("admin", "POST /_sim/clock"): {
+        "positive_data_acceptance": "how far the clock may move depends on where it is now (the result must be in "
+                                    "1970-01-02 … 3000-01-01); a schema cannot relate a value to the server's time"},
+    ("admin", "POST /_sim/scenarios/run"): {
+        "positive_data_acceptance": "the body's scenario is YAML text; its own schema (schemas/scenario.schema.json) "
+                                    "applies to the parsed document, which JSON Schema cannot reach inside a string"},
+    ("admin", "POST /_sim/calls"): {
+        "positive_data_acceptance": "a call's parties are the account's own employees and numbers, which by "
+                                    "direction (in: a company number, internal: two employees …); the schema gives "
+                                    "strings, not which ones name them (unknown ones are 400/404, documented)"},
+    **{("admin", f"GET /_sim/calls/{{call_id}}/{what}"): {
+        "ensure_resource_availability": f"a call has a {what} once it has ended; one just placed is live (this "
+                                        "server's clock is manual), so 404 is the documented answer"}
+       for what in ("history", "recording")},
+    ("admin", "POST /_sim/verify"): {
+        "positive_data_acceptance": "422 is this operation's answer \"not verified\" to a well-formed question "
+                                    "(documented), not a refusal of the request"},
+    ("admin", "PUT /_sim/snapshot"): {
+        "positive_data_acceptance": "a snapshot is this server's own export: records that name each other and a clock "
+                                    "in range; the schema gives its shape, not that consistency (bad ones are 400)"},
 }
 
 
@@ -344,7 +375,8 @@ def run_fuzz(live: LiveSimulator, schema, label: str, mode: str, max_examples: i
     method, path = label.split(" ", 1)
     operation = schema[path][method]
     generation = GenerationMode.POSITIVE if mode == "positive" else GenerationMode.NEGATIVE
-    strategy = operation.as_strategy(generation_mode=generation, auth_storage=schema.auth, hooks=schema.hooks)
+    auth = schema.auth if schema.auth.providers else None      # /_sim without --admin-token: none
+    strategy = operation.as_strategy(generation_mode=generation, auth_storage=auth, hooks=schema.hooks)
     session = requests.Session()
     seen: list[int] = []
 
@@ -434,5 +466,134 @@ def test_stateful_sequences(live, provider):
             max_examples=STATEFUL_EXAMPLES, stateful_step_count=STATEFUL_STEPS, derandomize=True, deadline=None,
             database=None, phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck)))
     except NoLinksFound:
-        pytest.skip("one command endpoint (cloudpbx): no operation's answer names another's parameter")
+        pytest.skip("one command endpoint (cloudpbx): no operation's answer names another's parameter "
+                    "(a recording link needs a key no answer holds), so there is no truthful link")
+    assert statuses and all(status < 500 for status in statuses)
+
+
+# ---- the admin API (/_sim) -----------------------------------------------------------------------
+# Its own server: clock moves, resets, snapshot imports, new and regenerated accounts must not
+# reach the provider tests above. Every operation starts from the server's first picture
+# (accounts, records, clocks, faults, journals: what the pytest plugin's reset restores), and
+# its webhooks can reach nothing but loopback (a fuzzed CRM URL must not send requests out).
+
+ADMIN_SKIP = {
+    "GET /_sim/events": "an endless server-sent event stream: the answer never ends, so no check can "
+                        "read it (tests/inspector covers the stream)",
+}
+
+
+def admin_labels() -> list[str]:
+    return [label for label in labels("admin") if label not in ADMIN_SKIP]
+
+
+ADMIN_CASES = [pytest.param(label, mode, id=f"admin-{label}-{mode}",
+                            marks=[pytest.mark.xfail(strict=True, reason=XFAIL[("admin", label, mode)])]
+                            if ("admin", label, mode) in XFAIL else [])
+               for label in admin_labels() for mode in ("positive", "negative")]
+
+
+class LoopbackOnly(aiohttp.TCPConnector):
+    """Every host is 127.0.0.1: a webhook to a fuzzed URL stays on this machine."""
+
+    async def _resolve_host(self, host, port, traces=None):
+        import socket
+        return [{"hostname": host, "host": "127.0.0.1", "port": port, "family": socket.AF_INET,
+                 "proto": 0, "flags": 0}]
+
+
+class AdminSimulator(LiveSimulator):
+    async def _start(self) -> None:
+        await super()._start()
+        self.sim.webhooks._session = aiohttp.ClientSession(connector=LoopbackOnly(), trust_env=False)
+        self.initial = Snapshot.take(self.sim)
+        self.initial_urls = set(self.sim.webhooks.allowed_urls)
+        self.dirty = False
+
+    async def restore(self) -> None:
+        sim = self.sim
+        for call in sim.engine.live_calls():
+            await sim.engine.hangup(call.account_id, call.id)
+        await sim.webhooks.drain(5)
+        sim.webhooks.allowed_urls.clear()
+        sim.webhooks.allowed_urls.update(self.initial_urls)
+        await self.initial.restore(sim, keep_others=False, clock="exact")
+        sim.webhook_journal.clear()
+        sim.requests.clear()
+        sim.faults.clear()
+        sim.add_configured_faults()
+
+
+@pytest.fixture(scope="module")
+def admin_live():
+    server = AdminSimulator(fuzz_config()).start()
+    yield server
+    server.stop()
+
+
+def admin_known(live: LiveSimulator) -> dict[str, list]:
+    sim = live.sim
+    accounts = sorted(sim.accounts)
+    calls = [c.id for aid in accounts for c in sim.account(aid).state.cdrs][:8]
+    return {"id": accounts, "account": accounts, "provider": sorted({a.provider for a in sim.accounts.values()}),
+            "call_id": calls, "call": calls, "name": list(PROVIDERS) + ["admin"],
+            "error": ["internal_error", "too_many_requests"]}     # the named errors every provider has
+
+
+def prepare_admin(schema, live: AdminSimulator, label: str = "") -> None:
+    """The first picture back, unless only GETs ran since it was (a restore takes ~0.25 s)."""
+    if (id(schema), id(live)) not in _installed:
+        install_known_values(schema, live, "admin")
+        _installed.add((id(schema), id(live)))
+    if live.dirty:
+        live.run(live.restore())
+    live.dirty = not label.startswith("GET ")
+    _known["admin"] = admin_known(live)
+    _taken["admin"] = {}
+    _now["admin"] = live.sim.clock.now()
+
+
+@pytest.mark.parametrize("label,mode", ADMIN_CASES)
+def test_fuzz_admin(admin_live, label, mode):
+    schema = schema_of("admin")
+    prepare_admin(schema, admin_live, label)
+    try:
+        seen = run_fuzz(admin_live, schema, label, mode, provider="admin",
+                        max_examples=EXAMPLES.get(("admin", label), ADMIN_EXAMPLES))
+    except Unsatisfiable:
+        if mode == "negative":
+            pytest.skip("the document leaves nothing to negate here (every value of every parameter is valid)")
+        raise
+    assert seen, "no request was made"
+    assert any(status < 500 for status in seen)
+
+
+def test_stateful_admin(admin_live):
+    """Sequences along the links schemathesis infers in the admin document (the account list
+    into an account, its state, office and credentials; faults into a fault …), all checks."""
+    from hypothesis.stateful import run_state_machine_as_test
+
+    schema = schema_of("admin")
+    prepare_admin(schema, admin_live)
+    session = requests.Session()
+    statuses: list[int] = []
+    machine = schema.exclude(path=list(p.split(" ", 1)[1] for p in ADMIN_SKIP)).as_state_machine()
+
+    class Workflow(machine):
+        def setup(self):
+            admin_live.run(admin_live.restore())      # each sequence starts from the first picture
+            admin_live.dirty = True
+
+        def get_call_kwargs(self, case):
+            return {"base_url": admin_live.url, "session": session, "timeout": 10}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            statuses.append(response.status_code)
+            case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs or None,
+                                   recorder=getattr(self, "recorder", None),
+                                   excluded_checks=excluded("admin", case.operation.label))
+
+    run_state_machine_as_test(Workflow, settings=settings(
+        max_examples=STATEFUL_EXAMPLES, stateful_step_count=STATEFUL_STEPS, derandomize=True, deadline=None,
+        database=None, phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck)))
     assert statuses and all(status < 500 for status in statuses)
