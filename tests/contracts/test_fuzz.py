@@ -65,6 +65,10 @@ NOT_APPLICABLE: dict[tuple[str, str], dict[str, str]] = {
     ("admin", "POST /_sim/scenarios/run"): {
         "positive_data_acceptance": "the body's scenario is YAML text; its own schema (schemas/scenario.schema.json) "
                                     "applies to the parsed document, which JSON Schema cannot reach inside a string"},
+    ("admin", "POST /_sim/accounts"): {
+        "positive_data_acceptance": "an account's seed is a small world whose parts name each other (department "
+                                    "members, managers, routes' targets are its seeded logins and numbers; traffic "
+                                    "weights need one above 0); the schema gives each part's shape, not those ties"},
     ("admin", "POST /_sim/calls"): {
         "positive_data_acceptance": "a call's parties are the account's own employees and numbers, which by "
                                     "direction (in: a company number, internal: two employees …); the schema gives "
