@@ -77,6 +77,10 @@ NOT_APPLICABLE: dict[tuple[str, str], dict[str, str]] = {
         "ensure_resource_availability": f"a call has a {what} once it has ended; one just placed is live (this "
                                         "server's clock is manual), so 404 is the documented answer"}
        for what in ("history", "recording")},
+    **{("admin", f"POST /_sim/calls/{{call_id}}/{action}"): {
+        "ensure_resource_availability": "a placed call lives only until its outcome (busy, forbidden, not found … end "
+                                        "at once); acting on one that ended is the documented 404 no such live call"}
+       for action in ("hangup", "hold", "answer", "transfer")},
     ("admin", "POST /_sim/verify"): {
         "positive_data_acceptance": "422 is this operation's answer \"not verified\" to a well-formed question "
                                     "(documented), not a refusal of the request"},
