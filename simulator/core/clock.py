@@ -25,7 +25,6 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
 
 MODES = ("real", "manual", "instant", "scale")
-HOLD_SPIN_S = 0.001    # a held clock polls this long for the answer before it sleeps
 HOLD_LIMIT_S = 150.0   # longest a held clock waits for the world outside (2 × the longest CRM timeout)
 
 # The clock's range: every date a provider renders (and a day or a month either side, which
@@ -169,14 +168,6 @@ class Clock:
             loop = asyncio.get_running_loop()
             if deadline is None:
                 deadline = loop.time() + HOLD_LIMIT_S
-                # a local CRM answers a lookup in well under a millisecond: poll for that long
-                # before sleeping (a sleeping process takes ~100 µs to wake on a VM, thousands
-                # of lookups in instant mode)
-                spin_until = loop.time() + HOLD_SPIN_S
-                while self._holds and loop.time() < spin_until:
-                    await asyncio.sleep(0)
-                if not self._holds:
-                    continue
             if self._released is None:
                 self._released = asyncio.Event()
             try:
