@@ -180,15 +180,13 @@ def history_query(params: dict[str, str], now: float, utc_offset: float) -> Hist
 
 def _window(params: dict[str, str], period: str | None, now: float, utc_offset: float) -> tuple[float, float]:
     start_text, end_text = optional(params, "start"), optional(params, "end")
-    # an unreadable start/end is refused even beside a period (which then sets the window)
-    start = parse_utc(start_text, "start") if start_text is not None else None
-    end = parse_utc(end_text, "end") if end_text is not None else now + 1
-    if period is not None:
+    if period is not None:          # period overrides start and end, whatever they hold
         return period_window(period, now, utc_offset)
     if start_text is None and end_text is None:
         return period_window("today", now, utc_offset)
-    if start is not None:
-        return start, end
+    end = parse_utc(end_text, "end") if end_text is not None else now + 1
+    if start_text is not None:
+        return parse_utc(start_text, "start"), end
     return period_window("today", end - 1, utc_offset)[0], end
 
 

@@ -803,13 +803,13 @@ class HistoryQuery:
             raise ValidationFailed.field("type", "must be one of " + ", ".join(types))
         self.limit = query_int(query, "limit", 0) or None
         start, end = query.get("start") or "", query.get("end") or ""
-        # a bad start/end is refused even beside a period (which then sets the window)
-        start_ts = parse_when(start, "start") if start else None
-        end_ts = parse_when(end, "end") if end else now
-        if period or not (start or end):
+        if period or not (start or end):   # the seed: period wins "regardless of start and end"
             self.start, self.end = period_window(period or "today", now, utc_offset)
             return
-        if start_ts is None:
+        end_ts = parse_when(end, "end") if end else now
+        if start:
+            start_ts = parse_when(start, "start")
+        else:
             tz = timezone(timedelta(hours=utc_offset))
             start_ts = datetime.fromtimestamp(end_ts, tz).replace(
                 hour=0, minute=0, second=0, microsecond=0).timestamp()
