@@ -39,22 +39,26 @@ from .history import END, synthetic_cdrs
 
 
 class HealthProbe(threading.Thread):
-    """Asks /_sim/health over one keep-alive connection until stopped; latencies in ms."""
+    """Asks /_sim/health over one keep-alive connection until stopped; each request's span."""
 
     def __init__(self, port: int):
         super().__init__(daemon=True)
-        self.port, self.running, self.recording = port, True, False
-        self.times: list[float] = []
+        self.port, self.running = port, True
+        self.spans: list[tuple[float, float]] = []   # perf_counter at the request and its answer
+
+    def during(self, start: float, end: float) -> list[float]:
+        """Latencies (ms) of the requests that were waiting at some moment of [start, end]: one
+        that a blocked loop held through the whole window counts too."""
+        return [(t1 - t0) * 1000 for t0, t1 in list(self.spans) if t1 >= start and t0 <= end]
 
     def run(self) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         while self.running:
-            t0, recording = time.perf_counter(), self.recording   # a probe that spans the end counts
+            t0 = time.perf_counter()
             conn.request("GET", "/_sim/health")
             resp = conn.getresponse()
             resp.read()
-            if recording or self.recording:
-                self.times.append((time.perf_counter() - t0) * 1000)
+            self.spans.append((t0, time.perf_counter()))
             time.sleep(0.002)
 
 
@@ -80,6 +84,21 @@ async def import_on_the_loop(sim: Simulator, body: bytes) -> None:
     await snap.restore(sim, clock="keep")
 
 
+async def paired_rounds(probe: HealthProbe, rounds: int, samples: dict, ways: dict) -> None:
+    """``rounds`` rounds in which the ways alternate; each way's run times and the health
+    latencies seen while it ran go to ``samples[way]``."""
+    for way in ways:
+        samples[way] = {"health": [], "write": []}
+    for _ in range(rounds):
+        for way, run in ways.items():
+            t0 = time.perf_counter()
+            await run()
+            t1 = time.perf_counter()
+            samples[way]["write"].append((t1 - t0) * 1000)
+            await asyncio.sleep(0.1)         # an answer the run held arrives now
+            samples[way]["health"].extend(probe.during(t0, t1))
+
+
 async def main(calls: int, writes: int) -> dict:
     cfg = parse_config({"server": {"seed": 1, "journal_size": 1000}, "accounts": [{
         "id": "big", "provider": "vats", "domain": "big.example.com",
@@ -97,36 +116,15 @@ async def main(calls: int, writes: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "state.json"
         state = StateFile(path)
-        ways = {"sliced": lambda: state.save(sim), "one_go": lambda: write_in_one_go(sim, path)}
-        samples: dict[str, dict[str, list[float]]] = {w: {"health": [], "write": []} for w in ways}
+        samples: dict[str, dict[str, list[float]]] = {}
         await asyncio.sleep(0.2)
-        for _ in range(writes):            # paired rounds: the two ways alternate
-            for way, write in ways.items():
-                probe.times = []
-                probe.recording = True
-                t0 = time.perf_counter()
-                await write()
-                samples[way]["write"].append((time.perf_counter() - t0) * 1000)
-                probe.recording = False
-                samples[way]["health"].extend(probe.times)
-                await asyncio.sleep(0.1)
+        await paired_rounds(probe, writes, samples, {
+            "sliced": lambda: state.save(sim), "one_go": lambda: write_in_one_go(sim, path)})
         result["file_mb"] = round(path.stat().st_size / 1e6, 1)
         raw = path.read_bytes()
-        port = probe.port
-        imports = {"import_off_loop": lambda: asyncio.to_thread(put_snapshot, port, raw),
-                   "import_on_loop": lambda: import_on_the_loop(sim, raw)}
-        for way in imports:
-            samples[way] = {"health": [], "write": []}
-        for _ in range(writes):
-            for way, run in imports.items():
-                probe.times = []
-                probe.recording = True
-                t0 = time.perf_counter()
-                await run()
-                samples[way]["write"].append((time.perf_counter() - t0) * 1000)
-                probe.recording = False
-                samples[way]["health"].extend(probe.times)
-                await asyncio.sleep(0.1)
+        await paired_rounds(probe, writes, samples, {
+            "import_off_loop": lambda: asyncio.to_thread(put_snapshot, probe.port, raw),
+            "import_on_loop": lambda: import_on_the_loop(sim, raw)})
     probe.running = False
     probe.join(60)
     await runner.cleanup()
