@@ -159,6 +159,11 @@ def _endpoints(base: str, accounts: dict) -> dict[str, tuple[str, dict, dict]]:
     }
 
 
+# issue 21's bar for the same measurement against bare aiohttp (its peers row): it replaced
+# issue 10's 0.60, which the request path met with shortcuts that do not earn 15 % each
+THROUGHPUT_TARGET = 0.5
+
+
 def throughput(seconds: float = 2.0, rounds: int = 7) -> list[tuple]:
     """Each endpoint against a bare app with a body of the same size, in ``rounds`` alternating
     rounds: this machine's speed drifts by a third over seconds, so one long run of each would
@@ -186,9 +191,10 @@ def throughput(seconds: float = 2.0, rounds: int = 7) -> list[tuple]:
                 wait_http(bare_url)
                 for target, h, c in ((bare_url, {}, {}), (url, headers, cookies)):
                     _load(target, 1, h, c, load_cpus)   # warm-up
-                for _ in range(rounds):
-                    runs["bare"].append(_load(bare_url, seconds, {}, {}, load_cpus))
-                    runs["sim"].append(_load(url, seconds, headers, cookies, load_cpus))
+                order = (("bare", bare_url, {}, {}), ("sim", url, headers, cookies))
+                for r in range(rounds):   # ABBA: the machine's drift favours neither side
+                    for side, target, h, c in order if r % 2 == 0 else order[::-1]:
+                        runs[side].append(_load(target, seconds, h, c, load_cpus))
             os.unlink(fh.name)
             sim = statistics.median(r["rps"] for r in runs["sim"])
             bare = statistics.median(r["rps"] for r in runs["bare"])
@@ -196,7 +202,8 @@ def throughput(seconds: float = 2.0, rounds: int = 7) -> list[tuple]:
             ratio = statistics.median(s["rps"] / b["rps"] for s, b in zip(runs["sim"], runs["bare"]) if b["rps"])
             rows.append((f"throughput {name} ({len(body)} B, 64 conns, median of {rounds})",
                          f"{sim:.0f} rps, {errors} errors", f"bare aiohttp {bare:.0f} rps",
-                         f"{ratio:.2f}", "≥ 0.60, 0 errors", ratio >= 0.6 and errors == 0))
+                         f"{ratio:.2f}", f"≥ {THROUGHPUT_TARGET:.2f}, 0 errors",
+                         ratio >= THROUGHPUT_TARGET and errors == 0))
     return rows
 
 
@@ -225,7 +232,9 @@ def history_at_scale(cdrs: int = 1_000_000) -> list[tuple]:
 def webhook_delivery(total: int = 10000, calls: int = 400, rounds: int = 5) -> list[tuple]:
     """The simulator's delivery against aiohttp's client alone posting the same form bodies
     to the same sink, one sender per call in both (the limit of this stack), in alternating
-    rounds; medians and the median of the paired ratios. The sink checks the order per call."""
+    rounds; medians and the median of the paired ratios. The sink checks the order per call.
+    Both sides get their bodies made beforehand and encode each one as they post it: what is
+    timed is the delivery, not the making of the events."""
     from urllib.parse import urlencode
 
     import aiohttp
@@ -240,10 +249,11 @@ def webhook_delivery(total: int = 10000, calls: int = 400, rounds: int = 5) -> l
     async def simulator(tag: str) -> float:
         delivery = WebhookDelivery(Clock("manual"), queue_limit=total + 1)
         delivery.allowed_urls.add(url)
+        hooks = [Webhook("acc", "vats", "event", url, body, encoding="form", call_id=call, timeout=10)
+                 for call, body in bodies(tag)]
         started = time.perf_counter()
-        for call, body in bodies(tag):
-            delivery.enqueue(Webhook("acc", "vats", "event", url, body, encoding="form",
-                                     call_id=call, timeout=10))
+        for hook in hooks:
+            delivery.enqueue(hook)
         await delivery.drain(300)
         elapsed = time.perf_counter() - started
         failed = delivery.stats["failed"]
@@ -253,14 +263,14 @@ def webhook_delivery(total: int = 10000, calls: int = 400, rounds: int = 5) -> l
         return elapsed
 
     async def bare_client(tag: str) -> float:
-        per_call: dict[str, list[bytes]] = {}
+        per_call: dict[str, list[dict]] = {}
         for call, body in bodies(tag):
-            per_call.setdefault(call, []).append(urlencode(body).encode())
+            per_call.setdefault(call, []).append(body)
         headers = {"Content-Type": "application/x-www-form-urlencoded"}
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONNECTIONS)) as session:
-            async def one(posts: list[bytes]) -> None:
-                for data in posts:
-                    async with session.post(url, data=data, headers=headers) as resp:
+            async def one(posts: list[dict]) -> None:
+                for body in posts:
+                    async with session.post(url, data=urlencode(body).encode(), headers=headers) as resp:
                         await resp.read()
                         if resp.status != 200:
                             raise RuntimeError(f"sink answered {resp.status}")
@@ -274,9 +284,10 @@ def webhook_delivery(total: int = 10000, calls: int = 400, rounds: int = 5) -> l
     with process([PY, "-m", "bench.sink", str(port)]):
         wait_http(f"http://127.0.0.1:{port}/stats")
         asyncio.run(bare_client("warm"))
-        for r in range(rounds):
-            runs["bare"].append(total / asyncio.run(bare_client(f"b{r}-")))
-            runs["sim"].append(total / asyncio.run(simulator(f"s{r}-")))
+        for r in range(rounds):   # ABBA: the machine's drift favours neither side
+            order = (("bare", bare_client), ("sim", simulator))
+            for side, run in order if r % 2 == 0 else order[::-1]:
+                runs[side].append(total / asyncio.run(run(f"{side}{r}-")))
         stats = json.loads(http_json(f"http://127.0.0.1:{port}/stats")[2])
     sim, bare = statistics.median(runs["sim"]), statistics.median(runs["bare"])
     ratio = statistics.median(s / b for s, b in zip(runs["sim"], runs["bare"]))

@@ -287,7 +287,6 @@ class WebhookDelivery:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=CONNECTIONS, limit_per_host=0,
                                                keepalive_timeout=30),
-                headers={"User-Agent": USER_AGENT},
                 cookie_jar=aiohttp.DummyCookieJar(),     # a PBX keeps no CRM's cookies
                 trust_env=False)
         return self._session
