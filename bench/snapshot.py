@@ -20,6 +20,7 @@ import copy
 import http.client
 import json
 import random
+import subprocess
 import sys
 import tempfile
 import threading
@@ -38,28 +39,61 @@ from simulator.snapshot import Snapshot, StateFile, write_atomically
 from .history import END, synthetic_cdrs
 
 
-class HealthProbe(threading.Thread):
-    """Asks /_sim/health over one keep-alive connection until stopped; each request's span."""
+class HealthProbe:
+    """Asks /_sim/health over one keep-alive connection until stopped, from a process of its
+    own as a client would: a thread in the server's process measured its own wait for the
+    interpreter lock while the loop ran the writer's slices (the loop answered every 13 ms at
+    worst while that thread waited up to 430 ms). The child prints each request's span."""
 
     def __init__(self, port: int):
-        super().__init__(daemon=True)
-        self.port, self.running = port, True
-        self.spans: list[tuple[float, float]] = []   # perf_counter at the request and its answer
+        self.port = port
+        self.spans: list[tuple[float, float]] = []   # time.monotonic() at the request and its answer
+        self._child: subprocess.Popen | None = None
+        self._reader: threading.Thread | None = None
 
     def during(self, start: float, end: float) -> list[float]:
         """Latencies (ms) of the requests that were waiting at some moment of [start, end]: one
         that a blocked loop held through the whole window counts too."""
         return [(t1 - t0) * 1000 for t0, t1 in list(self.spans) if t1 >= start and t0 <= end]
 
-    def run(self) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        while self.running:
-            t0 = time.perf_counter()
+    def start(self) -> None:
+        self._child = subprocess.Popen([sys.executable, "-m", "bench.snapshot", "--probe", str(self.port)],
+                                       cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.PIPE,
+                                       text=True)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    async def ready(self, timeout: float = 60) -> None:
+        """Until the child's first answer (it imports this module first)."""
+        deadline = time.monotonic() + timeout
+        while not self.spans:
+            if time.monotonic() > deadline or self._child.poll() is not None:
+                raise RuntimeError("the health probe's process did not start asking")
+            await asyncio.sleep(0.05)
+
+    def _read(self) -> None:
+        for line in self._child.stdout:
+            t0, t1 = map(float, line.split())
+            self.spans.append((t0, t1))
+
+    def stop(self) -> None:
+        self._child.terminate()
+        self._child.wait(30)
+        self._reader.join(30)
+
+
+def probe(port: int) -> None:
+    """The probe's process: a span a line (CLOCK_MONOTONIC is the machine's, not the process's)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        while True:
+            t0 = time.monotonic()
             conn.request("GET", "/_sim/health")
-            resp = conn.getresponse()
-            resp.read()
-            self.spans.append((t0, time.perf_counter()))
+            conn.getresponse().read()
+            print(t0, time.monotonic(), flush=True)
             time.sleep(0.002)
+    except (OSError, http.client.HTTPException, KeyboardInterrupt):   # the server is gone: done
+        return
 
 
 async def write_in_one_go(sim: Simulator, path: Path) -> None:
@@ -91,11 +125,11 @@ async def paired_rounds(probe: HealthProbe, rounds: int, samples: dict, ways: di
         samples[way] = {"health": [], "write": []}
     for _ in range(rounds):
         for way, run in ways.items():
-            t0 = time.perf_counter()
+            t0 = time.monotonic()
             await run()
-            t1 = time.perf_counter()
+            t1 = time.monotonic()
             samples[way]["write"].append((t1 - t0) * 1000)
-            await asyncio.sleep(0.1)         # an answer the run held arrives now
+            await asyncio.sleep(0.2)         # an answer the run held, and the probe's lines, arrive now
             samples[way]["health"].extend(probe.during(t0, t1))
 
 
@@ -112,6 +146,7 @@ async def main(calls: int, writes: int) -> dict:
     await site.start()
     probe = HealthProbe(site._server.sockets[0].getsockname()[1])
     probe.start()
+    await probe.ready()
     result: dict = {"calls": calls, "writes": writes}
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "state.json"
@@ -125,8 +160,7 @@ async def main(calls: int, writes: int) -> dict:
         await paired_rounds(probe, writes, samples, {
             "import_off_loop": lambda: asyncio.to_thread(put_snapshot, probe.port, raw),
             "import_on_loop": lambda: import_on_the_loop(sim, raw)})
-    probe.running = False
-    probe.join(60)
+    probe.stop()
     await runner.cleanup()
     pct = lambda xs, q: round(sorted(xs)[min(len(xs) - 1, int(len(xs) * q))], 1) if xs else None
     for way, s in samples.items():
@@ -137,6 +171,9 @@ async def main(calls: int, writes: int) -> dict:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--probe"]:
+        probe(int(sys.argv[2]))
+        sys.exit(0)
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 150_000
     w = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     print(json.dumps(asyncio.run(main(n, w))))
