@@ -459,43 +459,58 @@ STATEFUL_EXAMPLES = 6     # sequences per document
 STATEFUL_STEPS = 5        # calls per sequence, following the links schemathesis infers (list → item)
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
-def test_stateful_sequences(live, provider):
-    """Sequences of calls along the links schemathesis infers from each document (a list's ids
-    into the item's operations: GET /users → PUT /users/{login} → DELETE …), every answer
-    checked as above: no 5xx, nothing outside the document."""
+def run_workflow(machine, url: str, document: str, setup, teardown=None) -> list[int]:
+    """Run schemathesis' state machine ``machine`` against ``url`` with every check (less the
+    document's exclusions), ``setup``/``teardown`` around each sequence; the statuses seen."""
     from hypothesis.stateful import run_state_machine_as_test
 
-    schema = schema_of(provider)
-    prepare(schema, live, provider)
     session = requests.Session()
     statuses: list[int] = []
 
-    from schemathesis.core.errors import NoLinksFound
+    class Workflow(machine):
+        def setup(self):
+            super().setup()
+            setup()
 
-    class Workflow(schema.as_state_machine()):
+        def teardown(self):
+            super().teardown()
+            if teardown is not None:
+                teardown()
+
         def get_call_kwargs(self, case):
-            return {"base_url": live.url, "session": session, "timeout": 10}
+            return {"base_url": url, "session": session, "timeout": 10}
 
         def validate_response(self, response, case, additional_checks=None, **kwargs):
             statuses.append(response.status_code)
             # the recorder lets use_after_free / ensure_resource_availability see earlier steps
             case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs or None,
                                    recorder=getattr(self, "recorder", None),
-                                   excluded_checks=excluded(provider, case.operation.label))
+                                   excluded_checks=excluded(document, case.operation.label))
 
-        def setup(self):
-            # each sequence starts from the seeded account, and references are read as it goes
-            prepare(schema, live, provider)
-            _live_known.add(provider)
+    run_state_machine_as_test(Workflow, settings=settings(
+        max_examples=STATEFUL_EXAMPLES, stateful_step_count=STATEFUL_STEPS, derandomize=True, deadline=None,
+        database=None, phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck)))
+    return statuses
 
-        def teardown(self):
-            _live_known.discard(provider)
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_stateful_sequences(live, provider):
+    """Sequences of calls along the links schemathesis infers from each document (a list's ids
+    into the item's operations: GET /users → PUT /users/{login} → DELETE …), every answer
+    checked as above: no 5xx, nothing outside the document."""
+    from schemathesis.core.errors import NoLinksFound
+
+    schema = schema_of(provider)
+    prepare(schema, live, provider)
+
+    def setup():
+        # each sequence starts from the seeded account, and references are read as it goes
+        prepare(schema, live, provider)
+        _live_known.add(provider)
 
     try:
-        run_state_machine_as_test(Workflow, settings=settings(
-            max_examples=STATEFUL_EXAMPLES, stateful_step_count=STATEFUL_STEPS, derandomize=True, deadline=None,
-            database=None, phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck)))
+        statuses = run_workflow(schema.as_state_machine(), live.url, provider, setup,
+                                teardown=lambda: _live_known.discard(provider))
     except NoLinksFound:
         pytest.skip("one command endpoint (cloudpbx): no operation's answer names another's parameter "
                     "(a recording link needs a key no answer holds), so there is no truthful link")
@@ -594,29 +609,13 @@ def test_fuzz_admin(admin_live, label, mode):
 def test_stateful_admin(admin_live):
     """Sequences along the links schemathesis infers in the admin document (the account list
     into an account, its state, office and credentials; faults into a fault …), all checks."""
-    from hypothesis.stateful import run_state_machine_as_test
-
     schema = schema_of("admin")
     prepare_admin(schema, admin_live)
-    session = requests.Session()
-    statuses: list[int] = []
     machine = schema.exclude(path=list(p.split(" ", 1)[1] for p in ADMIN_SKIP)).as_state_machine()
 
-    class Workflow(machine):
-        def setup(self):
-            admin_live.run(admin_live.restore())      # each sequence starts from the first picture
-            admin_live.dirty = True
+    def setup():
+        admin_live.run(admin_live.restore())      # each sequence starts from the first picture
+        admin_live.dirty = True
 
-        def get_call_kwargs(self, case):
-            return {"base_url": admin_live.url, "session": session, "timeout": 10}
-
-        def validate_response(self, response, case, additional_checks=None, **kwargs):
-            statuses.append(response.status_code)
-            case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs or None,
-                                   recorder=getattr(self, "recorder", None),
-                                   excluded_checks=excluded("admin", case.operation.label))
-
-    run_state_machine_as_test(Workflow, settings=settings(
-        max_examples=STATEFUL_EXAMPLES, stateful_step_count=STATEFUL_STEPS, derandomize=True, deadline=None,
-        database=None, phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck)))
+    statuses = run_workflow(machine, admin_live.url, "admin", setup)
     assert statuses and all(status < 500 for status in statuses)
