@@ -69,6 +69,8 @@ async def test_list_is_an_array_by_id_with_default_limit_30(client, sim, headers
     ("limit=-1", "Bad request: limit must be between 0 and 60"),
     ("offset=-1", "Bad request: offset must not be negative"),
     ("limit=x", "Bad request: limit must be an integer"),
+    ("offset=&offset=3", "Bad request: offset must be an integer"),   # repeated: Spring reads "…,3"
+    ("limit=5&limit=5", "Bad request: limit must be an integer"),
     ("filterBy=2", "Bad request: filterBy must be 0 or 1"),
     ("from=abc", "Bad request: from must be an integer"),
     ("from=10&to=5", "Bad request: to must not be less than from"),
@@ -117,6 +119,9 @@ async def test_search_by_number(client, sim, headers):
     assert await get(client, f"{V2}/searchByOLNum", headers, 400) == "Bad request: otherLegNum is required"
     assert await get(client, f"{V2}/searchByOLNum?otherLegNum=", headers, 400) == \
         "Bad request: otherLegNum is required"
+    # the stateful fuzz's find: offset given twice, the first one empty, was read as absent
+    assert await get(client, f"{V2}/searchByOLNum?otherLegNum=0930462791&offset=&offset=TK", headers, 400) == \
+        "Bad request: offset must be an integer"
     assert await get(client, f"{V2}/searchByOLNum?otherLegNum=1&limit=99", headers, 400) == \
         "Bad request: limit must be between 0 and 60"
 

@@ -68,7 +68,12 @@ async def json_body(request: web.Request, account: "Account | None" = None):
 
 
 def query_int(request: web.Request, name: str, default: int | None = None) -> int | None:
-    value = request.query.get(name)
+    """An integer of the query. Given twice it is refused, as phonet's Spring backend does: it
+    joins the values with a comma (``offset=1&offset=2`` → "1,2"), which is no integer."""
+    values = request.query.getall(name, [])
+    if len(values) > 1:
+        raise BadRequest(name, "must be an integer")
+    value = values[0] if values else None
     if value is None or value == "":
         if default is None:
             raise BadRequest(name, "is required")
