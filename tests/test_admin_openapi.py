@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -18,6 +20,16 @@ from simulator.core.webhooks import Webhook
 
 DOC_PATH = Path(__file__).resolve().parents[1] / "schemas" / "openapi" / "admin.json"
 SERVER = "http://127.0.0.1:8080"
+
+
+def test_document_is_what_make_admin_builds(tmp_path):
+    """Edit ``schemas/openapi/make_admin.py`` and run it, never the JSON by hand: a field the
+    code adds or the generator's rules change shows here (``RequestEntry.ended`` once did)."""
+    out = tmp_path / "admin.json"
+    subprocess.run([sys.executable, str(DOC_PATH.with_name("make_admin.py")), str(out)], check=True,
+                   cwd=DOC_PATH.parents[2], capture_output=True)
+    assert out.read_text("utf-8") == DOC_PATH.read_text("utf-8"), \
+        "schemas/openapi/admin.json is stale: run .venv/bin/python schemas/openapi/make_admin.py"
 
 
 @pytest.fixture(scope="module")

@@ -48,6 +48,8 @@ for model in (Employee, Department, CompanyNumber, SimCard, BlacklistEntry, Pers
     add(model.__name__, TypeAdapter(model).json_schema(ref_template=REF))
 # the journal keeps simulator time as epoch seconds; to_json writes it as ISO-8601
 components["RequestEntry"]["properties"]["at"] = {"type": "string", "format": "date-time"}
+# ``ended`` (the access line's clock) stays inside the server: to_json leaves it out
+del components["RequestEntry"]["properties"]["ended"]
 # pydantic names the nested patch model _CrmPatch
 if "_CrmPatch" in components:
     components["CrmPatch"] = components.pop("_CrmPatch")
@@ -80,10 +82,11 @@ for name in ("latency", "delay", "for"):
 # Respond._one: exactly one of status, error, reset, timeout; a body only with a status
 components["Respond"]["oneOf"] = [given("status"), given("error"), on("reset"), on("timeout")]
 components["Respond"]["allOf"] = [{"if": given("body"), "then": given("status")}]
-# RateLimit: a window longer than zero
+# RateLimit: a window longer than zero, and at most 200 years as every duration
 components["RateLimit"]["properties"]["window"] = {
-    "anyOf": [{"type": "number", "exclusiveMinimum": 0}, {"type": "string", "pattern": "^ *[0-9]*[1-9][0-9]*(\\.[0-9]+)? *(ms|s|m|h|d|w)? *$"}],
-    "description": "seconds or e.g. '1s', '1m'; longer than zero"}
+    "anyOf": [{"type": "number", "exclusiveMinimum": 0, "maximum": MAX_DURATION_S},
+              {"type": "string", "pattern": "^ *0*([1-9][0-9]{0,3}(\\.[0-9]+)?|0\\.[0-9]*[1-9][0-9]*) *(ms|s|m|h|d|w)? *$"}],
+    "description": "seconds or e.g. '1s', '1m'; longer than zero, at most 200 years"}
 # FaultSpec._kind: an API fault (match + respond, rate_limit or a latency) or a webhook fault
 # (webhook + action; delay only with delay/reorder)
 components["FaultSpec"]["oneOf"] = [
