@@ -56,6 +56,9 @@ EXAMPLES = {("admin", "PUT /_sim/snapshot"): 3}
 
 # (provider, operation label) → {check name: why it does not apply there}
 NOT_APPLICABLE: dict[tuple[str, str], dict[str, str]] = {
+    ("vats", "GET /crmapi/v1/users/{login}/subscription"): {
+        "use_after_free": "DELETE …/subscription switches the employee's call receiving off (seed 002 §6.9); "
+                          "it removes nothing, so GET then answers {\"state\": false} (§6.7)"},
     ("phonet", "POST /rest/crm/contacts/v2/"): {
         "ensure_resource_availability": "this POST updates a contact (the provider's verb; it never creates, seed §4.13), "
                                         "so there is no new resource for a later call to find"},
@@ -321,7 +324,7 @@ def install_known_values(schema, live: LiveSimulator, provider: str) -> None:
         known = known_values(live, provider) if provider in _live_known else _known[provider]
         new = NEW_IN_BODY.get(provider, ()) if where == "body" else ()
         fixed = {name: values[name] for name in new if name in values}   # top level: the thing made
-        taken = _taken[provider]
+        taken = taken_values(live, provider) if provider in _live_known else _taken[provider]
         drawn = real({k: v for k, v in values.items() if k not in fixed}, known).map(lambda v: {**v, **fixed})
         return drawn.filter(lambda values: _in_order(provider, values) and all(
             str(values[name]) not in taken.get(name, ()) for name in new if name in values))

@@ -73,6 +73,8 @@ async def test_list_is_an_array_by_id_with_default_limit_30(client, sim, headers
     ("limit=5&limit=5", "Bad request: limit must be an integer"),
     ("filterBy=2", "Bad request: filterBy must be 0 or 1"),
     ("from=abc", "Bad request: from must be an integer"),
+    ("from=&from=abc", "Bad request: from must be an integer"),
+    ("to=5&to=", "Bad request: to must be an integer"),
     ("from=10&to=5", "Bad request: to must not be less than from"),
 ])
 async def test_list_bad_parameters(client, sim, headers, query, text):

@@ -388,8 +388,9 @@ async def contacts_list(request: web.Request, account: "Account") -> web.StreamR
     filter_by = query_int(request, "filterBy", 1)
     if filter_by not in (0, 1):
         raise BadRequest("filterBy", "must be 0 or 1")
-    t_from = query_int(request, "from", -1) if q.get("from") not in (None, "") else None
-    t_to = query_int(request, "to", -1) if q.get("to") not in (None, "") else None
+    # absent or empty: no bound (given twice is refused by query_int, even when the first is empty)
+    t_from = query_int(request, "from") if q.getall("from", [""]) != [""] else None
+    t_to = query_int(request, "to") if q.getall("to", [""]) != [""] else None
     if t_from is not None and t_to is not None and t_to < t_from:
         raise BadRequest("to", "must not be less than from")
     out = []
