@@ -111,8 +111,12 @@ def build_cloudpbx() -> dict:
                          "description": "Command name; matched case-insensitively."}}
         if token:
             props["token"] = ref("Token")
-        for name in req + opt:
+        for name in req:
             props[name] = P[name]
+        for name in opt:   # models.optional: a field sent empty (limit=) counts as not sent
+            spec = dict(P[name])
+            text = spec.pop("description", "")
+            props[name] = {"anyOf": [spec, {"const": ""}], "description": (text + " " if text else "") + "Sent empty: as if not sent."}
         schema = {"title": f"cmd={cmd}", "type": "object", "required": ["cmd"] + (["token"] if token else []) + req,
                   "properties": props, "description": f"`{cmd}`: answers {ANSWERS[cmd]}."}
         if cmd == "groups":     # optional here: empty is "every department"
