@@ -256,6 +256,13 @@ _installed: set[tuple[str, int]] = set()
 ORDERED = {"phonet": [("timeFrom", "timeTo"), ("from", "to")], "vats": [("start", "end")]}
 # top-level body fields that name the thing being made: never one that exists (the examples of
 # one operation run on one account, so an earlier example may have made it)
+def memberships(live: LiveSimulator, provider: str) -> list[tuple[str, str]]:
+    """(login, department id) of every department member of the account."""
+    state = live.sim.account(provider).state
+    return sorted((state.employees[m.employee_id].login, d.id) for d in state.departments.values()
+                  for m in d.members if m.employee_id in state.employees)
+
+
 def taken_values(live: LiveSimulator, provider: str) -> dict[str, set[str]]:
     """What a create body may not name again, in the seeded account."""
     if provider != "vats":
@@ -326,6 +333,10 @@ def install_known_values(schema, live: LiveSimulator, provider: str) -> None:
         fixed = {name: values[name] for name in new if name in values}   # top level: the thing made
         taken = taken_values(live, provider) if provider in _live_known else _taken[provider]
         drawn = real({k: v for k, v in values.items() if k not in fixed}, known).map(lambda v: {**v, **fixed})
+        if provider == "cloudpbx" and "user" in values and "group_id" in values:
+            # a group_id must be a department of the user (seed: else 400 [group_id]): a real pair
+            pairs = memberships(live, provider)
+            drawn = drawn.flatmap(lambda v: st.sampled_from(pairs).map(lambda p: {**v, "user": p[0], "group_id": p[1]}))
         return drawn.filter(lambda values: _in_order(provider, values) and all(
             str(values[name]) not in taken.get(name, ()) for name in new if name in values))
 
