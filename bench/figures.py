@@ -24,6 +24,12 @@ PY = sys.executable
 PBX_SIM = [PY, "-m", "simulator"]
 
 
+def alternating(order, round_no: int):
+    """``order`` forwards in even rounds and backwards in odd ones (ABBA): the machine's drift
+    over a round favours none of the sides measured."""
+    return order if round_no % 2 == 0 else order[::-1]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -192,8 +198,8 @@ def throughput(seconds: float = 2.0, rounds: int = 7) -> list[tuple]:
                 for target, h, c in ((bare_url, {}, {}), (url, headers, cookies)):
                     _load(target, 1, h, c, load_cpus)   # warm-up
                 order = (("bare", bare_url, {}, {}), ("sim", url, headers, cookies))
-                for r in range(rounds):   # ABBA: the machine's drift favours neither side
-                    for side, target, h, c in order if r % 2 == 0 else order[::-1]:
+                for r in range(rounds):
+                    for side, target, h, c in alternating(order, r):
                         runs[side].append(_load(target, seconds, h, c, load_cpus))
             os.unlink(fh.name)
             sim = statistics.median(r["rps"] for r in runs["sim"])
@@ -284,9 +290,8 @@ def webhook_delivery(total: int = 10000, calls: int = 400, rounds: int = 5) -> l
     with process([PY, "-m", "bench.sink", str(port)]):
         wait_http(f"http://127.0.0.1:{port}/stats")
         asyncio.run(bare_client("warm"))
-        for r in range(rounds):   # ABBA: the machine's drift favours neither side
-            order = (("bare", bare_client), ("sim", simulator))
-            for side, run in order if r % 2 == 0 else order[::-1]:
+        for r in range(rounds):
+            for side, run in alternating((("bare", bare_client), ("sim", simulator)), r):
                 runs[side].append(total / asyncio.run(run(f"{side}{r}-")))
         stats = json.loads(http_json(f"http://127.0.0.1:{port}/stats")[2])
     sim, bare = statistics.median(runs["sim"]), statistics.median(runs["bare"])

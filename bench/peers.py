@@ -17,8 +17,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .figures import (PBX_SIM, PY, ROOT, THROUGHPUT_TARGET, _load, free_port, http_json, load_cores,
-                      process, wait_http)
+from .figures import (PBX_SIM, PY, ROOT, THROUGHPUT_TARGET, _load, alternating, free_port, http_json,
+                      load_cores, process, wait_http)
 
 CACHE = ROOT / "bench" / ".cache" / "peers"
 PACKAGES = ("wiremock@3", "@stoplight/prism-cli@5")
@@ -125,8 +125,8 @@ def peers(seconds: float = 2.0, rounds: int = 5) -> list[tuple]:
                 _load(url, 1, h, {}, load_cpus)          # warm-up (the JVM's JIT above all)
             runs: dict[str, list[dict]] = {name: [] for name in servers}
             order = list(servers.items())
-            for r in range(rounds):   # forwards, then backwards: the machine's drift favours no one
-                for name, (url, h) in order if r % 2 == 0 else order[::-1]:
+            for r in range(rounds):
+                for name, (url, h) in alternating(order, r):
                     runs[name].append(_load(url, seconds, h, {}, load_cpus))
         finally:
             for ctx in reversed(started):
